@@ -1,0 +1,263 @@
+/**
+ * The demo OpenID Provider: oidc-provider with two demo users, a real login page, JWT access
+ * tokens for the demo API, refresh-token rotation with reuse detection, revocation, introspection,
+ * RP-initiated and back-channel logout. Gatehouse's tests use it as their real provider, so every
+ * knob a test needs is an option here.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { DEMO_USERS, findUser } from './users.js';
+import { loginPage, logoutPage, messagePage } from './idp-pages.js';
+
+export interface DemoClient {
+  clientId: string;
+  clientSecret: string;
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  backchannelLogoutUri?: string;
+}
+
+export interface DemoIdpOptions {
+  clients: DemoClient[];
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Host name in the issuer URL (default: host). */
+  publicHost?: string;
+  /** Audience of the JWT access tokens (RFC 8707 resource). */
+  apiResource?: string;
+  accessTokenTtlSeconds?: number;
+  /** Rotate refresh tokens on every use; reusing a rotated one revokes the whole grant. */
+  rotateRefreshTokens?: boolean;
+}
+
+/** What the provider did, for tests to assert on. */
+export interface GrantRecord {
+  grantType: string;
+  clientId: string | undefined;
+  ok: boolean;
+  error?: string;
+  /** The tokens it issued (success only). */
+  tokens: string[];
+}
+
+export interface DemoIdp {
+  issuer: string;
+  provider: Provider;
+  apiResource: string;
+  /** Every token-endpoint call, in order. */
+  grants: GrantRecord[];
+  /** Every token the provider issued, so tests can prove none reaches the browser. */
+  issuedTokens(): string[];
+  close(): Promise<void>;
+}
+
+export const DEMO_API_RESOURCE = 'urn:gatehouse:demo-api';
+
+export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
+  const host = options.host ?? '127.0.0.1';
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://${options.publicHost ?? host}:${port}`;
+  const apiResource = options.apiResource ?? DEMO_API_RESOURCE;
+
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const signingKey = {
+    ...(await exportJWK(privateKey)),
+    kid: randomBytes(8).toString('hex'),
+    alg: 'RS256',
+    use: 'sig',
+  };
+
+  const provider = new Provider(issuer, configuration(options, apiResource, signingKey));
+  const grants: GrantRecord[] = [];
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const body = ctx.body as Record<string, unknown>;
+    grants.push({
+      grantType: String(ctx.oidc.params?.grant_type),
+      clientId: ctx.oidc.client?.clientId,
+      ok: true,
+      tokens: ['access_token', 'refresh_token', 'id_token']
+        .map((k) => body[k])
+        .filter((t): t is string => typeof t === 'string'),
+    });
+  });
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: { error?: string }) => {
+    grants.push({
+      grantType: String(ctx.oidc.params?.grant_type),
+      clientId: ctx.oidc.client?.clientId,
+      ok: false,
+      error: error.error,
+      tokens: [],
+    });
+  });
+  // Quiet: expected protocol errors are part of the tests.
+  provider.on('server_error', (_ctx: unknown, error: Error) => console.error('demo idp server_error', error));
+
+  const providerHandler = provider.callback();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url?.startsWith('/interaction/')) {
+      handleInteraction(provider, req, res).catch((error: unknown) => {
+        console.error('demo idp interaction failed', error);
+        if (!res.headersSent) sendHtml(res, 500, messagePage('Something went wrong', 'Please start again.'));
+      });
+      return;
+    }
+    providerHandler(req, res);
+  });
+
+  return {
+    issuer,
+    provider,
+    apiResource,
+    grants,
+    issuedTokens: () => grants.flatMap((g) => g.tokens),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function configuration(options: DemoIdpOptions, apiResource: string, signingKey: object): Configuration {
+  const accessTokenTtl = options.accessTokenTtlSeconds ?? 300;
+  return {
+    clients: options.clients.map((c) => ({
+      client_id: c.clientId,
+      client_secret: c.clientSecret,
+      redirect_uris: c.redirectUris,
+      post_logout_redirect_uris: c.postLogoutRedirectUris ?? [],
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      response_types: ['code'],
+      token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? 'client_secret_basic',
+      ...(c.backchannelLogoutUri
+        ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true }
+        : {}),
+    })),
+    jwks: { keys: [signingKey] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    findAccount: async (_ctx, id) => {
+      const user = findUser(id);
+      if (!user) return undefined;
+      return { accountId: user.sub, claims: async () => ({ ...user.claims, sub: user.sub }) };
+    },
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'given_name', 'family_name', 'preferred_username'],
+      email: ['email', 'email_verified'],
+    },
+    // The ID token carries the profile claims, so the BFF needs no userinfo call.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    rotateRefreshToken: options.rotateRefreshTokens ?? true,
+    // Every registered client may refresh (offline_access is not required).
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    ttl: {
+      Session: 8 * 3600,
+      Grant: 8 * 3600,
+      RefreshToken: 8 * 3600,
+      IdToken: 3600,
+      AccessToken: accessTokenTtl,
+      Interaction: 600,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      clientCredentials: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.body = logoutPage(form);
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.body = messagePage('Signed out', 'You have been signed out of the demo identity provider.');
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => apiResource,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async () => ({
+          scope: 'orders:read',
+          audience: apiResource,
+          accessTokenTTL: accessTokenTtl,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        }),
+      },
+    },
+    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = messagePage('Sign-in error', `${out.error}: ${out.error_description ?? ''}`);
+    },
+  };
+}
+
+/** The login page (GET shows it, POST checks the demo credentials), then automatic consent. */
+async function handleInteraction(provider: Provider, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const details = await provider.interactionDetails(req, res);
+  if (details.prompt.name === 'consent') {
+    // The demo's clients are first-party: consent to what they asked for without a screen.
+    const missing = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    const grant = details.grantId
+      ? (await provider.Grant.find(details.grantId))!
+      : new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+      grant.addResourceScope(resource, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    return;
+  }
+  if (req.method === 'POST') {
+    const form = new URLSearchParams(await readBody(req));
+    const user = findUser(form.get('username') ?? '');
+    if (user && form.get('password') === user.password) {
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: user.sub } },
+        { mergeWithLastSubmission: false },
+      );
+      return;
+    }
+    sendHtml(res, 200, loginPage(details.uid, DEMO_USERS, 'Wrong username or password.'));
+    return;
+  }
+  sendHtml(res, 200, loginPage(details.uid, DEMO_USERS));
+}
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  });
+  res.end(html);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > 10_000) throw new Error('login form too large');
+  }
+  return body;
+}
+
+export type { Server };

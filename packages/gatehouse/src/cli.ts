@@ -1,0 +1,89 @@
+/**
+ * The command line:
+ *   gatehouse start --config <file>   run Gatehouse
+ *   gatehouse check --config <file>   validate and print the effective configuration, secrets masked
+ * Exit codes: 0 success, 1 invalid configuration or failed start, 2 bad usage.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { maskSecrets } from './config/describe.js';
+import { ConfigError, loadConfigFile } from './config/load.js';
+import { createGatehouse } from './server.js';
+
+const USAGE = `Usage:
+  gatehouse start --config <file>   Start Gatehouse with a JSON or YAML configuration
+  gatehouse check --config <file>   Validate a configuration and print it with secrets masked
+  gatehouse --version
+`;
+
+/** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`gatehouse: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return values.help ? 0 : 2;
+  }
+  if ((command !== 'start' && command !== 'check') || positionals.length > 1) {
+    process.stderr.write(`gatehouse: unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
+    return 2;
+  }
+  if (!values.config) {
+    process.stderr.write(`gatehouse: --config <file> is required\n\n${USAGE}`);
+    return 2;
+  }
+
+  let config;
+  try {
+    config = loadConfigFile(values.config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`gatehouse: ${error.message}\n`);
+    return 1;
+  }
+
+  if (command === 'check') {
+    process.stdout.write(`${JSON.stringify(maskSecrets({ ...config }), null, 2)}\n`);
+    process.stderr.write('gatehouse: configuration is valid (durations are shown in milliseconds)\n');
+    return 0;
+  }
+
+  const gatehouse = await createGatehouse(config);
+  const { url, adminUrl } = await gatehouse.listen();
+  gatehouse.app.log.info({ url, adminUrl }, 'gatehouse listening');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      gatehouse.app.log.info({ signal }, 'shutting down');
+      setTimeout(() => {
+        gatehouse.app.log.warn('in-flight requests did not finish in time; exiting');
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS).unref();
+      gatehouse.close().then(resolve, resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return 0;
+}

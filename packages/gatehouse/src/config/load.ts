@@ -1,0 +1,205 @@
+/**
+ * Loading: read the file (JSON or YAML), substitute ${ENV_VAR} references, validate against the
+ * schema, check what the schema alone cannot (cross-field rules), derive the URLs Gatehouse needs,
+ * and freeze the result. Every problem is reported at once, each naming its key path.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type ParsedConfig } from './schema.js';
+
+/** The effective configuration: parsed, with derived URLs filled in, frozen. */
+export type GatehouseConfig = ParsedConfig & {
+  readonly oidc: ParsedConfig['oidc'] & {
+    /** publicUrl + basePath + "/auth/callback"; never built from request headers. */
+    readonly redirectUri: string;
+    readonly postLogoutRedirectUri: string;
+  };
+  /** The origin of publicUrl, e.g. "https://app.example.com". */
+  readonly publicOrigin: string;
+};
+
+const EFFECTIVE = Symbol('gatehouse.effectiveConfig');
+
+/** True for a configuration that parseConfig/loadConfigFile already produced. */
+export function isEffectiveConfig(value: unknown): value is GatehouseConfig {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[EFFECTIVE] === true;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string[], source = 'configuration') {
+    super(`Invalid ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Reads, substitutes, validates and freezes a configuration file. */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): GatehouseConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`], file);
+  }
+  let document: unknown;
+  try {
+    document = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(
+      [`not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`],
+      file,
+    );
+  }
+  const problems: string[] = [];
+  const substituted = substituteEnv(document, env, '', problems);
+  if (problems.length > 0) throw new ConfigError(problems, file);
+  return parseConfig(resolveRelativePaths(substituted, dirname(resolve(file))), file);
+}
+
+/** Validates a configuration object (as a user would write it) and returns the effective config. */
+export function parseConfig(input: unknown, source?: string): GatehouseConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(result.error.issues.flatMap(describeIssue), source);
+  const problems = crossFieldProblems(result.data);
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  return deepFreeze(withDerivedValues(result.data));
+}
+
+/** Paths in a config file are relative to the file, not to wherever the process was started. */
+function resolveRelativePaths(document: unknown, baseDir: string): unknown {
+  const root = (document as { static?: { root?: unknown } } | null)?.static?.root;
+  if (typeof root !== 'string' || isAbsolute(root)) return document;
+  const doc = document as { static: Record<string, unknown> };
+  return { ...doc, static: { ...doc.static, root: resolve(baseDir, root) } };
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Replaces ${NAME} in every string value; "$${" escapes a literal "${". */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[]): unknown {
+  if (typeof value === 'string') {
+    return value
+      .split('$${')
+      .map((part) =>
+        part.replace(ENV_REF, (_match, name: string) => {
+          const found = env[name];
+          if (found === undefined) {
+            problems.push(`${path || '(root)'}: environment variable ${name} is not set`);
+            return '';
+          }
+          return found;
+        }),
+      )
+      .join('${');
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, `${path}[${i}]`, problems));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, path ? `${path}.${k}` : k, problems)]),
+    );
+  }
+  return value;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, part) => {
+    if (typeof part === 'number') return `${out}[${part}]`;
+    return out ? `${out}.${String(part)}` : String(part);
+  }, '');
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const at = formatPath(issue.path) || '(root)';
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown key`);
+  }
+  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
+    return [`${at}: is required (expected ${issue.expected})`];
+  }
+  if (issue.code === 'invalid_type') {
+    return [`${at}: ${issue.message.replace(/^Invalid input: /, '')}`];
+  }
+  return [`${at}: ${issue.message}`];
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** Parameters Gatehouse sets itself; a configured value would weaken or break the flow. */
+const RESERVED_AUTH_PARAMS = new Set([
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'response_mode',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'request',
+  'request_uri',
+]);
+
+function crossFieldProblems(config: ParsedConfig): string[] {
+  const problems: string[] = [];
+  const publicUrl = new URL(config.publicUrl);
+  if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
+    problems.push('publicUrl: expected an origin only, such as "https://app.example.com"');
+  }
+  if (publicUrl.protocol !== 'https:' && !LOOPBACK.has(publicUrl.hostname)) {
+    problems.push('publicUrl: expected https (http is accepted only for localhost)');
+  }
+  const issuer = new URL(config.oidc.issuer);
+  if (issuer.protocol === 'http:' && !config.oidc.allowInsecureHttp) {
+    problems.push('oidc.issuer: expected https (set oidc.allowInsecureHttp for local development only)');
+  }
+  if (config.oidc.allowInsecureHttp && process.env.NODE_ENV === 'production') {
+    problems.push('oidc.allowInsecureHttp: not allowed when NODE_ENV=production');
+  }
+  for (const key of Object.keys(config.oidc.authorizationParams)) {
+    if (RESERVED_AUTH_PARAMS.has(key)) {
+      problems.push(`oidc.authorizationParams.${key}: set by Gatehouse itself and cannot be configured`);
+    }
+  }
+  const seen = new Set<string>();
+  config.routes.forEach((route, i) => {
+    if (seen.has(route.path)) problems.push(`routes[${i}].path: "${route.path}" is configured twice`);
+    seen.add(route.path);
+    if (route.path === '/auth' || route.path.startsWith('/auth/')) {
+      problems.push(`routes[${i}].path: "/auth" is reserved for Gatehouse's own endpoints`);
+    }
+    const upstream = new URL(route.upstream);
+    if (upstream.search || upstream.hash || upstream.username || upstream.password) {
+      problems.push(`routes[${i}].upstream: expected a base URL without query, fragment or credentials`);
+    }
+    if (!route.requireSession && route.token === 'user') {
+      problems.push(`routes[${i}].requireSession: a route with token "user" needs a session`);
+    }
+  });
+  return problems;
+}
+
+function withDerivedValues(config: ParsedConfig): GatehouseConfig {
+  const publicOrigin = new URL(config.publicUrl).origin;
+  const effective = {
+    ...config,
+    publicUrl: `${publicOrigin}/`,
+    publicOrigin,
+    oidc: {
+      ...config.oidc,
+      redirectUri: `${publicOrigin}${config.basePath}/auth/callback`,
+      postLogoutRedirectUri: config.oidc.postLogoutRedirectUri ?? `${publicOrigin}/`,
+    },
+  };
+  Object.defineProperty(effective, EFFECTIVE, { value: true });
+  return effective;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

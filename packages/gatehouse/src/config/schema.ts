@@ -1,0 +1,187 @@
+/**
+ * The configuration schema: one strict document, validated once at boot. Unknown keys, wrong
+ * types and missing required values are errors that name the key path. Defaults are the secure
+ * ones; every loosening is a named option. docs/configuration.md documents every key (a test
+ * checks it against this file).
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** A duration: seconds as a number, or a string such as "500ms", "30s", "15m", "8h", "1d". */
+const duration = z
+  .union([
+    z.number().int().positive(),
+    z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as "30s", "15m" or "8h"'),
+  ])
+  .transform(parseDuration);
+
+/** A secret value: masked by `gatehouse check` and never logged. */
+const secret = (minLength: number, what: string, description?: string) =>
+  z
+    .string()
+    .min(minLength, `expected ${what} of at least ${minLength} characters`)
+    .meta({ secret: true, ...(description ? { description } : {}) });
+
+/**
+ * Numbers and booleans may come from ${ENV_VAR} substitution, which yields strings: accept the
+ * exact string forms ("8080", "true") and nothing looser.
+ */
+const fromEnvString = (value: unknown) => {
+  if (typeof value !== 'string') return value;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value === 'true' || value === 'false') return value === 'true';
+  return value;
+};
+const port = () => z.preprocess(fromEnvString, z.number().int().min(0).max(65535));
+const bool = () => z.preprocess(fromEnvString, z.boolean());
+const positiveInt = () => z.preprocess(fromEnvString, z.number().int().positive());
+
+const httpUrl = z.url({
+  protocol: /^https?$/,
+  error: 'expected an http(s) URL',
+});
+
+const segment = /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
+
+/** Methods a route may allow. TRACE and CONNECT are never proxied. */
+export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+const routeSchema = z.strictObject({
+  path: z.string().regex(segment, 'expected a path such as "/orders" (letters, digits, ".", "_", "~", "-")').meta({
+    description: 'Path under basePath: "/orders" serves /api/orders and everything below it.',
+  }),
+  upstream: httpUrl.meta({
+    description: 'Base URL the path maps to: /api/orders/42 goes to <upstream>/42.',
+  }),
+  token: z.enum(['user', 'none']).default('user').meta({
+    description: '"user": attach the session\'s access token; "none": attach no token.',
+  }),
+  requireSession: bool().default(true).meta({
+    description: 'Refuse requests without a session (401). Only "token: none" routes may set false.',
+  }),
+  methods: z.array(z.enum(PROXY_METHODS)).min(1).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).meta({
+    description: 'Methods forwarded; others get 405. TRACE and CONNECT are never allowed.',
+  }),
+  timeout: duration.prefault('30s').meta({
+    description: 'Time allowed for the upstream to answer with headers, and between body chunks.',
+  }),
+});
+
+export const configSchema = z.strictObject({
+  publicUrl: httpUrl.meta({
+    description:
+      'The origin the browser uses (https://app.example.com). redirect_uri and the post-logout URL are built from it, never from Host or X-Forwarded-* headers.',
+  }),
+  basePath: z.string().regex(segment, 'expected a path such as "/api"').default('/api').meta({
+    description: 'Prefix of every Gatehouse endpoint; a CDN sends basePath/* here.',
+  }),
+  server: z
+    .strictObject({
+      host: z.string().default('0.0.0.0').meta({ description: 'Interface the public listener binds.' }),
+      port: port().default(8080).meta({ description: 'Public listener port.' }),
+      trustProxy: z
+        .preprocess(fromEnvString, z.union([z.boolean(), z.number().int().min(0), z.array(z.string())]))
+        .default(false)
+        .meta({
+          description:
+            'Which X-Forwarded-For hops to trust for the client IP: false, true, a hop count, or a list of proxy addresses/CIDRs.',
+        }),
+      bodyLimit: z.number().int().positive().default(1_048_576).meta({
+        description: 'Largest request body, in bytes, Gatehouse accepts for its own endpoints.',
+      }),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      enabled: bool().default(true).meta({ description: 'Start the admin listener (/healthz, /readyz).' }),
+      host: z.string().default('127.0.0.1').meta({ description: 'Interface the admin listener binds.' }),
+      port: port().default(9090).meta({ description: 'Admin listener port.' }),
+    })
+    .prefault({}),
+  oidc: z.strictObject({
+    issuer: httpUrl.meta({
+      description: 'Issuer identifier; metadata is discovered from it and must match it.',
+    }),
+    clientId: z.string().min(1).meta({ description: 'The client id registered at the provider.' }),
+    clientSecret: secret(1, 'a client secret', 'The client secret. Use ${ENV_VAR} substitution.'),
+    clientAuth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic').meta({
+      description: 'How Gatehouse authenticates at the token endpoint.',
+    }),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected a scope token'))
+      .refine((s) => s.includes('openid'), 'expected the list to include "openid"')
+      .default(['openid', 'profile', 'email', 'offline_access'])
+      .meta({
+        description: 'Scopes requested at login. Ask for the least you need.',
+      }),
+    authorizationParams: z.record(z.string(), z.string()).default({}).meta({
+      description:
+        'Extra authorization request parameters (e.g. prompt, acr_values, resource). Protocol parameters Gatehouse owns are refused.',
+    }),
+    idTokenSigningAlg: z.enum(['RS256', 'PS256', 'ES256', 'EdDSA']).default('RS256').meta({
+      description: 'The only algorithm accepted on ID token signatures.',
+    }),
+    postLogoutRedirectUri: httpUrl.optional().meta({
+      description: 'Registered post_logout_redirect_uri. Default: publicUrl + "/".',
+    }),
+    timeout: duration.prefault('10s').meta({ description: 'Timeout of every call to the provider.' }),
+    loginTimeout: duration.prefault('10m').meta({
+      description: 'How long a started sign-in may take before its transaction expires.',
+    }),
+    allowInsecureHttp: bool().default(false).meta({
+      description:
+        'Development only: accept an http:// issuer. Refused when NODE_ENV=production. Never use it in production.',
+    }),
+  }),
+  session: z.strictObject({
+    store: z.enum(['memory']).default('memory').meta({
+      description: 'Where sessions live. "memory": this process only.',
+    }),
+    cookieName: z
+      .string()
+      .regex(/^__Host-[A-Za-z0-9_-]+$/, 'expected a cookie name starting with "__Host-"')
+      .default('__Host-gatehouse')
+      .meta({
+        description: 'Session cookie name. The __Host- prefix is required (Secure, Path=/, no Domain).',
+      }),
+    persistent: bool().default(false).meta({
+      description: 'false: a browser-session cookie. true: Max-Age equal to the absolute timeout.',
+    }),
+    idleTimeout: duration.prefault('30m').meta({ description: 'A session unused this long ends.' }),
+    absoluteTimeout: duration.prefault('8h').meta({ description: 'A session ends this long after sign-in.' }),
+    secrets: z.array(secret(32, 'a secret')).min(1, 'expected at least one secret').meta({
+      description:
+        'Keys that encrypt the login-transaction cookie. The first encrypts; all decrypt, so add a new one first to rotate.',
+    }),
+    memory: z
+      .strictObject({
+        maxSessions: z.number().int().positive().default(10_000).meta({
+          description: 'Most sessions kept; the least recently used go first.',
+        }),
+      })
+      .prefault({}),
+  }),
+  routes: z.array(routeSchema).default([]).meta({ description: 'API routes proxied to upstreams.' }),
+  static: z
+    .strictObject({
+      root: z.string().optional().meta({
+        description: 'Folder of the SPA build to serve at "/". Unset: none.',
+      }),
+      index: z.string().default('index.html').meta({ description: 'The SPA entry file, served for deep links.' }),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z
+        .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info')
+        .meta({ description: 'Log level (pino).' }),
+    })
+    .prefault({}),
+});
+
+/** The configuration as a user writes it. */
+export type GatehouseConfigInput = z.input<typeof configSchema>;
+/** The parsed configuration: defaults applied, durations in milliseconds. */
+export type ParsedConfig = z.output<typeof configSchema>;
+export type RouteConfig = ParsedConfig['routes'][number];

@@ -1,0 +1,108 @@
+/**
+ * The one error root. Every failure the browser can see is a GatehouseError with a stable public
+ * `code`, an HTTP `status` and a human `message`; `detail` and `cause` go to the log only.
+ * Anything that is not a GatehouseError leaves the process as a generic `server_error`.
+ */
+
+/** Every public error code, its status and the message the browser sees. docs/errors.md lists exactly these. */
+export const ERROR_CODES = {
+  invalid_request: { status: 400, message: 'The request is malformed.' },
+  invalid_return_to: {
+    status: 400,
+    message: 'returnTo must be a relative path on this site.',
+  },
+  invalid_state: {
+    status: 400,
+    message: 'This sign-in attempt is unknown, was already used, or has expired. Please sign in again.',
+  },
+  access_denied: {
+    status: 400,
+    message: 'Sign-in was cancelled or refused by the identity provider.',
+  },
+  login_failed: {
+    status: 400,
+    message: 'Sign-in could not be completed. Please try again.',
+  },
+  invalid_path: { status: 400, message: 'The request path is not allowed.' },
+  unauthenticated: { status: 401, message: 'Sign-in required.' },
+  session_expired: {
+    status: 401,
+    message: 'Your session has ended. Please sign in again.',
+  },
+  csrf_header_missing: {
+    status: 403,
+    message: 'The anti-forgery header is missing.',
+  },
+  navigation_required: {
+    status: 403,
+    message: 'Sign-in must start from a top-level navigation.',
+  },
+  not_found: { status: 404, message: 'Not found.' },
+  method_not_allowed: {
+    status: 405,
+    message: 'This method is not allowed here.',
+  },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  unsupported_media_type: {
+    status: 415,
+    message: 'This content type is not accepted here.',
+  },
+  request_header_too_large: {
+    status: 431,
+    message: 'The request headers are too large.',
+  },
+  upstream_unavailable: {
+    status: 502,
+    message: 'The service behind this API is unavailable.',
+  },
+  session_store_unavailable: {
+    status: 503,
+    message: 'Sessions are temporarily unavailable. Please try again shortly.',
+  },
+  idp_unavailable: {
+    status: 503,
+    message: 'The identity provider is unavailable. Please try again shortly.',
+  },
+  upstream_timeout: {
+    status: 504,
+    message: 'The service behind this API did not answer in time.',
+  },
+  server_error: { status: 500, message: 'Something went wrong.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface GatehouseErrorOptions {
+  /** Overrides the default public message for the code. Never put internals here. */
+  message?: string;
+  /** Log-only detail: what really happened. */
+  detail?: string;
+  cause?: unknown;
+}
+
+export class GatehouseError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCode, options: GatehouseErrorOptions = {}) {
+    super(options.message ?? ERROR_CODES[code].message, {
+      cause: options.cause,
+    });
+    this.name = 'GatehouseError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.detail = options.detail;
+  }
+
+  /** The body the browser receives. */
+  toJSON(): { error: ErrorCode; message: string } {
+    return { error: this.code, message: this.message };
+  }
+}
+
+/** Turns anything thrown into a GatehouseError; unknown errors become `server_error`. */
+export function toGatehouseError(error: unknown): GatehouseError {
+  if (error instanceof GatehouseError) return error;
+  return new GatehouseError('server_error', { cause: error });
+}

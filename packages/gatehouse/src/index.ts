@@ -1,0 +1,17 @@
+/**
+ * Gatehouse's public API.
+ *
+ * @example
+ * ```ts
+ * import { createGatehouse, loadConfigFile } from 'gatehouse';
+ * const gatehouse = await createGatehouse(loadConfigFile('gatehouse.yaml'));
+ * const { url } = await gatehouse.listen();
+ * ```
+ */
+export { createGatehouse, type Gatehouse } from './server.js';
+export { loadConfigFile, parseConfig, ConfigError, type GatehouseConfig } from './config/load.js';
+export type { GatehouseConfigInput, RouteConfig } from './config/schema.js';
+export { configKeys, maskSecrets, type ConfigKey } from './config/describe.js';
+export { GatehouseError, ERROR_CODES, type ErrorCode } from './errors.js';
+export type { SessionStore } from './session/store.js';
+export type { SessionData, TokenSet } from './session/session.js';

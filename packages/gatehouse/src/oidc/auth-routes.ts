@@ -1,0 +1,155 @@
+/**
+ * The /auth endpoints (Fastify glue around OidcClient and SessionManager):
+ *   GET  /login?returnTo=   start the code flow
+ *   GET  /callback          finish it, rotate the session id, redirect to returnTo
+ *   GET  /user              the user's claims and session timing (never tokens)
+ *   POST /logout            end the session, return the provider's end-session URL
+ *   GET  /logout?sid=       the same for plain links, authorised by a session-bound value
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatehouseError } from '../errors.js';
+import { csrfHeaderProblem, navigationProblem } from '../security/request-checks.js';
+import type { ActiveSession } from '../session/session-manager.js';
+import { userClaims } from '../session/session.js';
+import type { Services } from '../services.js';
+import { safeReturnTo } from './return-to.js';
+
+/** Query parameters of the authorization response; each may appear at most once (RFC 6749 §3.1). */
+const CALLBACK_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
+
+export async function authRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const { config, oidc, sessions, transactions } = services;
+  const basePath = config.basePath;
+
+  const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+
+  app.get('/auth/login', { config: { htmlErrors: true } }, async (request, reply) => {
+    const problem = navigationProblem(request);
+    if (problem) throw problem;
+    const query = new URLSearchParams(rawQuery(request));
+    if (query.getAll('returnTo').length > 1) throw new GatehouseError('invalid_return_to');
+    const returnTo = safeReturnTo(query.get('returnTo') ?? undefined, config.publicOrigin);
+    const { url, transaction } = await oidc.startLogin(returnTo, sessions.cookieSessionId(request));
+    await transactions.save(request, reply, transaction);
+    noStore(reply);
+    return reply.redirect(url, 302);
+  });
+
+  app.get('/auth/callback', { config: { htmlErrors: true } }, async (request, reply) => {
+    noStore(reply).header('referrer-policy', 'no-referrer');
+    const query = rawQuery(request);
+    const params = new URLSearchParams(query);
+    for (const name of CALLBACK_PARAMS) {
+      if (params.getAll(name).length > 1) {
+        throw new GatehouseError('invalid_request', {
+          detail: `callback parameter ${name} repeated`,
+        });
+      }
+    }
+    const state = params.get('state');
+    if (!state)
+      throw new GatehouseError('invalid_state', {
+        detail: 'callback without state',
+      });
+    const transaction = await transactions.take(request, reply, state);
+    if (!transaction)
+      throw new GatehouseError('invalid_state', {
+        detail: 'no matching login transaction',
+      });
+    // One callback per transaction, even when someone replays the URL with the old cookies.
+    const stateKey = `state:${createHash('sha256').update(state).digest('base64url')}`;
+    if (!(await sessions.markUsed(stateKey, config.oidc.loginTimeout))) {
+      throw new GatehouseError('invalid_state', {
+        detail: 'login transaction replayed',
+      });
+    }
+    const result = await oidc.finishLogin(query, transaction);
+    // A new id at every sign-in: whatever session (or planted cookie) came before is ended.
+    for (const id of new Set([transaction.previousSessionId, sessions.cookieSessionId(request)])) {
+      if (id !== undefined) await sessions.discard(id);
+    }
+    await sessions.create(reply, {
+      iss: String(result.claims.iss),
+      sub: String(result.claims.sub),
+      sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined,
+      claims: userClaims(result.claims),
+      tokens: {
+        accessToken: result.accessToken,
+        tokenType: result.tokenType,
+        expiresAt: result.expiresAt,
+        refreshToken: result.refreshToken,
+        idToken: result.idToken,
+        scope: result.scope,
+      },
+    });
+    request.log.info({ sub: result.claims.sub }, 'signed in');
+    return reply.redirect(transaction.returnTo, 302);
+  });
+
+  app.get('/auth/user', async (request, reply) => {
+    noStore(reply);
+    const slide = new URLSearchParams(rawQuery(request)).get('slide') !== 'false';
+    const session = await sessions.require(request, reply, { slide });
+    const csrf = csrfHeaderProblem(request);
+    if (csrf) throw csrf;
+    const { data } = session;
+    return {
+      ...data.claims,
+      gatehouse: {
+        sessionExpiresAt: new Date(sessions.idleExpiresAt(data)).toISOString(),
+        absoluteExpiresAt: new Date(data.expiresAt).toISOString(),
+        logoutUrl: `${basePath}/auth/logout?sid=${data.logoutKey}`,
+      },
+    };
+  });
+
+  app.post('/auth/logout', async (request, reply) => {
+    noStore(reply);
+    const csrf = csrfHeaderProblem(request);
+    if (csrf) throw csrf;
+    const session = await sessions.load(request, { slide: false });
+    return { logoutUrl: await endSession(reply, session) };
+  });
+
+  app.get('/auth/logout', async (request, reply) => {
+    noStore(reply);
+    const sid = new URLSearchParams(rawQuery(request)).getAll('sid');
+    if (sid.length !== 1)
+      throw new GatehouseError('invalid_request', {
+        detail: 'logout link without one sid',
+      });
+    const session = await sessions.load(request, { slide: false });
+    if (session && !sameSecret(sid[0]!, session.data.logoutKey)) {
+      throw new GatehouseError('invalid_request', {
+        detail: 'logout link sid does not match the session',
+      });
+    }
+    return reply.redirect(await endSession(reply, session), 302);
+  });
+
+  /** Ends the session and returns where the browser should go next (the provider's end-session URL). */
+  async function endSession(reply: FastifyReply, session: ActiveSession | undefined): Promise<string> {
+    await sessions.end(reply, session);
+    if (session) reply.log.info({ sub: session.data.sub }, 'signed out');
+    try {
+      return (await oidc.endSessionUrl(session?.data.tokens.idToken)) ?? config.oidc.postLogoutRedirectUri;
+    } catch {
+      // The local session is over either way; without the provider's metadata, go home.
+      return config.oidc.postLogoutRedirectUri;
+    }
+  }
+}
+
+/** The raw query string (without "?"), exactly as the browser sent it. */
+export function rawQuery(request: FastifyRequest): string {
+  const url = request.raw.url ?? '';
+  const index = url.indexOf('?');
+  return index === -1 ? '' : url.slice(index + 1);
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

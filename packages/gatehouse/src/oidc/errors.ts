@@ -1,0 +1,58 @@
+/**
+ * The one place where openid-client / oauth4webapi / network failures become Gatehouse errors.
+ * The provider's own words (error_description) go to the log, never to the browser.
+ */
+import * as client from 'openid-client';
+import { GatehouseError, type ErrorCode } from '../errors.js';
+
+/** Failures meaning "the provider could not be reached or answered garbage", not "the answer was no". */
+const UNAVAILABLE_CODES = new Set([
+  'OAUTH_TIMEOUT',
+  'OAUTH_ABORT',
+  'OAUTH_RESPONSE_IS_NOT_CONFORM',
+  'OAUTH_RESPONSE_IS_NOT_JSON',
+]);
+
+export function isProviderUnavailable(error: unknown): boolean {
+  if (error instanceof TypeError && error.message === 'fetch failed') return true;
+  if (error instanceof client.ResponseBodyError) return error.status >= 500;
+  if (error instanceof client.ClientError) return error.code !== undefined && UNAVAILABLE_CODES.has(error.code);
+  return error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError');
+}
+
+/**
+ * Translates a failure of a provider call. `refused` is the code used when the provider (or our
+ * validation of its answer) said no: `login_failed` at the callback, `session_expired` at refresh.
+ */
+export function translateProviderError(error: unknown, refused: ErrorCode, step: string): GatehouseError {
+  if (error instanceof GatehouseError) return error;
+  if (isProviderUnavailable(error)) {
+    return new GatehouseError('idp_unavailable', {
+      cause: error,
+      detail: `${step}: provider unreachable`,
+    });
+  }
+  if (error instanceof client.AuthorizationResponseError) {
+    const code = error.error === 'access_denied' ? 'access_denied' : refused;
+    return new GatehouseError(code, {
+      cause: error,
+      detail: `${step}: provider returned error=${error.error}`,
+    });
+  }
+  if (error instanceof client.ResponseBodyError) {
+    return new GatehouseError(refused, {
+      cause: error,
+      detail: `${step}: provider answered ${error.status} ${error.error}`,
+    });
+  }
+  if (error instanceof client.ClientError) {
+    return new GatehouseError(refused, {
+      cause: error,
+      detail: `${step}: ${error.code ?? ''} ${error.message}`,
+    });
+  }
+  return new GatehouseError('server_error', {
+    cause: error,
+    detail: `${step}: unexpected failure`,
+  });
+}

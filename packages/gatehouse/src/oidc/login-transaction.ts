@@ -1,0 +1,89 @@
+/**
+ * The login transaction (PKCE verifier, state, nonce, returnTo) lives in a short-lived encrypted
+ * cookie between /auth/login and /auth/callback. It is SameSite=Lax because it must survive the
+ * provider's cross-site redirect back; each transaction has its own cookie (named after a hash of
+ * its state) so two tabs signing in at once do not clobber each other.
+ */
+import { createHash } from 'node:crypto';
+import type { CookieSerializeOptions } from '@fastify/cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Sealer } from '../session/sealer.js';
+
+export interface LoginTransaction {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  returnTo: string;
+  /**
+   * The session the browser had when sign-in started. The callback arrives cross-site, so the
+   * SameSite=Strict session cookie is not sent there; this is how the callback can end it.
+   */
+  previousSessionId?: string;
+}
+
+/** More pending transactions than this in one browser means something is looping: start over. */
+const MAX_PENDING = 3;
+
+export class LoginTransactions {
+  readonly #sealer: Sealer;
+  readonly #prefix: string;
+  readonly #ttlMs: number;
+  readonly #cookieOptions: CookieSerializeOptions;
+
+  constructor(options: { secrets: readonly string[]; sessionCookieName: string; ttlMs: number }) {
+    this.#sealer = new Sealer(options.secrets, 'login-transaction');
+    this.#prefix = `${options.sessionCookieName}-login-`;
+    this.#ttlMs = options.ttlMs;
+    this.#cookieOptions = {
+      path: '/',
+      httpOnly: true,
+      secure: true,
+      sameSite: 'lax',
+      maxAge: Math.ceil(options.ttlMs / 1000),
+    };
+  }
+
+  /** Seals the transaction into its own cookie on `reply`. */
+  async save(request: FastifyRequest, reply: FastifyReply, tx: LoginTransaction): Promise<void> {
+    const pending = Object.keys(request.cookies).filter((name) => name.startsWith(this.#prefix));
+    if (pending.length >= MAX_PENDING) for (const name of pending) this.#clear(reply, name);
+    const sealed = await this.#sealer.seal({ ...tx }, this.#ttlMs);
+    reply.setCookie(this.#cookieName(tx.state), sealed, this.#cookieOptions);
+  }
+
+  /**
+   * Finds, opens and clears the transaction this `state` belongs to. Undefined when there is none
+   * (unknown state, expired, tampered, or another browser's).
+   */
+  async take(request: FastifyRequest, reply: FastifyReply, state: string): Promise<LoginTransaction | undefined> {
+    const name = this.#cookieName(state);
+    const sealed = request.cookies[name];
+    if (sealed === undefined) return undefined;
+    this.#clear(reply, name);
+    const payload = await this.#sealer.unseal(sealed);
+    if (!payload || payload.state !== state) return undefined;
+    const { nonce, codeVerifier, returnTo, previousSessionId } = payload;
+    if (typeof nonce !== 'string' || typeof codeVerifier !== 'string' || typeof returnTo !== 'string') {
+      return undefined;
+    }
+    return {
+      state,
+      nonce,
+      codeVerifier,
+      returnTo,
+      previousSessionId: typeof previousSessionId === 'string' ? previousSessionId : undefined,
+    };
+  }
+
+  #cookieName(state: string): string {
+    return this.#prefix + createHash('sha256').update(state).digest('base64url').slice(0, 16);
+  }
+
+  #clear(reply: FastifyReply, name: string): void {
+    reply.setCookie(name, '', {
+      ...this.#cookieOptions,
+      maxAge: 0,
+      expires: new Date(0),
+    });
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Header policy, both ways. Towards the upstream: the browser's Cookie, Authorization, forwarding
+ * headers and hop-by-hop headers never pass; Gatehouse sets its own. Back to the browser: hop-by-hop
+ * headers and Set-Cookie (an upstream must not plant cookies on the app's origin) are dropped.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) plus the legacy ones proxies also drop. */
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+
+const NOT_FORWARDED = new Set([
+  ...HOP_BY_HOP,
+  'host',
+  'cookie',
+  'authorization',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-real-ip',
+  'x-csrf',
+]);
+
+const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie']);
+
+export interface ForwardContext {
+  authorization: string | undefined;
+  clientIp: string;
+  publicHost: string;
+  publicProto: string;
+  requestId: string;
+}
+
+/** The headers sent upstream for a browser request. */
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  context: ForwardContext,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connectionListed = listedInConnection(incoming.connection);
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || NOT_FORWARDED.has(name) || connectionListed?.has(name)) continue;
+    out[name] = value;
+  }
+  if (context.authorization) out.authorization = context.authorization;
+  out['x-forwarded-for'] = context.clientIp;
+  out['x-forwarded-host'] = context.publicHost;
+  out['x-forwarded-proto'] = context.publicProto;
+  out['x-request-id'] = context.requestId;
+  return out;
+}
+
+/** The upstream's response headers the browser may see. */
+export function browserResponseHeaders(upstream: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connectionListed = listedInConnection(upstream.connection);
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value === undefined || NOT_RETURNED.has(name) || connectionListed?.has(name)) continue;
+    out[name] = value;
+  }
+  // Proxied responses carry user data: keep them out of shared caches unless the API says otherwise.
+  if (out['cache-control'] === undefined) out['cache-control'] = 'no-store';
+  return out;
+}
+
+/** Headers named in a Connection header are hop-by-hop too. */
+function listedInConnection(connection: string | string[] | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined;
+  const names = (Array.isArray(connection) ? connection.join(',') : connection).split(',');
+  return new Set(names.map((n) => n.trim().toLowerCase()).filter(Boolean));
+}

@@ -1,0 +1,81 @@
+/**
+ * The configured API routes: basePath + route.path (and everything below it) streams to the
+ * route's upstream after the session and anti-forgery checks, with the right token attached.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { RouteConfig } from '../config/schema.js';
+import { GatehouseError } from '../errors.js';
+import { csrfHeaderProblem } from '../security/request-checks.js';
+import type { Services } from '../services.js';
+import { authorizationFor } from '../tokens/token-manager.js';
+import { upstreamRequestHeaders } from './headers.js';
+import { checkedRestPath } from './path.js';
+import { Upstream } from './upstream.js';
+
+/** Every method a route could be asked for; the ones a route does not allow answer 405. */
+const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
+
+export async function proxyRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const { config, sessions } = services;
+  // Bodies stream through untouched: no parser runs in this plugin's context.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  const publicUrl = new URL(config.publicUrl);
+  const publicProto = publicUrl.protocol.slice(0, -1);
+  const upstreams: Upstream[] = [];
+
+  for (const route of config.routes) {
+    const upstream = new Upstream(route.upstream, route.timeout);
+    upstreams.push(upstream);
+    const prefix = `${config.basePath}${route.path}`;
+
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      const session = route.requireSession ? await sessions.require(request, reply) : await sessions.load(request);
+      const csrf = csrfHeaderProblem(request);
+      if (csrf) throw csrf;
+      const url = request.raw.url!;
+      const queryAt = url.indexOf('?');
+      const rawPath = queryAt === -1 ? url : url.slice(0, queryAt);
+      const rest = checkedRestPath(rawPath.slice(prefix.length));
+      const path = `${upstream.basePath}${rest}` || '/';
+      return upstream.forward(request, reply, {
+        method: request.method,
+        path: queryAt === -1 ? path : path + url.slice(queryAt),
+        headers: upstreamRequestHeaders(request.headers, {
+          authorization: authorizationFor(route, session),
+          clientIp: request.ip,
+          publicHost: publicUrl.host,
+          publicProto,
+          requestId: request.id,
+        }),
+      });
+    };
+
+    const allowed: HTTPMethods[] = [...route.methods];
+    const refused = ALL_METHODS.filter((m) => !allowed.includes(m));
+    const refuse = methodNotAllowed(route);
+    for (const url of [prefix, `${prefix}/*`]) {
+      app.route({ method: allowed, url, handler, exposeHeadRoute: false });
+      if (refused.length > 0)
+        app.route({
+          method: refused,
+          url,
+          handler: refuse,
+          exposeHeadRoute: false,
+        });
+    }
+  }
+
+  app.addHook('onClose', async () => {
+    await Promise.all(upstreams.map((u) => u.close()));
+  });
+}
+
+function methodNotAllowed(route: RouteConfig) {
+  const allow = route.methods.join(', ');
+  return async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('allow', allow);
+    throw new GatehouseError('method_not_allowed');
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * One upstream: a keep-alive undici Pool, and the streaming forward of one request. Bodies are
+ * never buffered or re-encoded: the browser's body streams into the upstream request and the
+ * upstream's body streams back (server-sent events arrive event by event).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Pool } from 'undici';
+import { GatehouseError } from '../errors.js';
+import { browserResponseHeaders } from './headers.js';
+
+export interface ForwardRequest {
+  method: string;
+  /** Path and query on the upstream, e.g. "/orders/42?x=1". */
+  path: string;
+  headers: Record<string, string | string[]>;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const CLIENT_BODY_CODES = new Set(['UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
+
+export class Upstream {
+  readonly basePath: string;
+  readonly #pool: Pool;
+  readonly #timeoutMs: number;
+
+  constructor(baseUrl: string, timeoutMs: number) {
+    const url = new URL(baseUrl);
+    this.basePath = url.pathname.replace(/\/$/, '');
+    this.#timeoutMs = timeoutMs;
+    this.#pool = new Pool(url.origin, {
+      connect: { timeout: Math.min(timeoutMs, 10_000) },
+      keepAliveTimeout: 30_000,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+  }
+
+  /** Sends `forward` upstream with the browser's body, and streams the answer into `reply`. */
+  async forward(request: FastifyRequest, reply: FastifyReply, forward: ForwardRequest): Promise<FastifyReply> {
+    const abort = new AbortController();
+    // The browser went away before the upstream finished: stop the upstream work too.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    let response: Awaited<ReturnType<Pool['request']>>;
+    try {
+      response = await this.#pool.request({
+        method: forward.method as 'GET',
+        path: forward.path,
+        headers: forward.headers,
+        body: hasBody(request) ? request.raw : null,
+        signal: abort.signal,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+    } catch (error) {
+      throw upstreamError(error);
+    }
+    reply.code(response.statusCode).headers(browserResponseHeaders(response.headers));
+    return reply.send(response.body);
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
+}
+
+/** Upstream failures as the browser sees them: no address, no stack, just what kind of failure. */
+export function upstreamError(error: unknown): GatehouseError {
+  const code = (error as { code?: string }).code ?? '';
+  if (TIMEOUT_CODES.has(code))
+    return new GatehouseError('upstream_timeout', {
+      cause: error,
+      detail: code,
+    });
+  if (CLIENT_BODY_CODES.has(code))
+    return new GatehouseError('invalid_request', {
+      cause: error,
+      detail: code,
+    });
+  return new GatehouseError('upstream_unavailable', {
+    cause: error,
+    detail: code || String(error),
+  });
+}

@@ -1,0 +1,19 @@
+import type { GatehouseConfig } from './config/load.js';
+import type { LoginTransactions } from './oidc/login-transaction.js';
+import type { OidcClient } from './oidc/client.js';
+import type { SessionManager } from './session/session-manager.js';
+
+/** The long-lived parts every route plugin works with; built once in server.ts. */
+export interface Services {
+  readonly config: GatehouseConfig;
+  readonly oidc: OidcClient;
+  readonly sessions: SessionManager;
+  readonly transactions: LoginTransactions;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Errors on this route are answered with an HTML page when the browser navigated here. */
+    htmlErrors?: boolean;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Session lifecycle around the store: read the cookie, enforce idle and absolute timeouts
+ * server-side, record activity sparingly, rotate ids at sign-in, and end sessions. The cookie holds
+ * only the opaque id; strict mode: an id the store does not know is never adopted or reissued.
+ */
+import { randomBytes } from 'node:crypto';
+import type { CookieSerializeOptions } from '@fastify/cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { GatehouseConfig } from '../config/load.js';
+import { GatehouseError } from '../errors.js';
+import { isSessionId, newSessionId, type SessionData } from './session.js';
+import type { SessionStore } from './store.js';
+
+export interface ActiveSession {
+  readonly id: string;
+  data: SessionData;
+}
+
+export type NewSession = Omit<SessionData, 'v' | 'createdAt' | 'touchedAt' | 'expiresAt' | 'logoutKey'>;
+
+export class SessionManager {
+  readonly cookieName: string;
+  readonly #idleMs: number;
+  readonly #absoluteMs: number;
+  /** Activity is written back at most this often, so reads stay reads. */
+  readonly #touchIntervalMs: number;
+  readonly #cookieOptions: CookieSerializeOptions;
+
+  constructor(
+    config: GatehouseConfig,
+    readonly store: SessionStore,
+  ) {
+    this.cookieName = config.session.cookieName;
+    this.#idleMs = config.session.idleTimeout;
+    this.#absoluteMs = config.session.absoluteTimeout;
+    this.#touchIntervalMs = Math.min(60_000, Math.floor(this.#idleMs / 10));
+    // __Host- rules: Secure, Path=/, no Domain. Strict keeps the cookie off every cross-site request.
+    this.#cookieOptions = {
+      path: '/',
+      httpOnly: true,
+      secure: true,
+      sameSite: 'strict',
+    };
+    if (config.session.persistent) this.#cookieOptions.maxAge = Math.floor(this.#absoluteMs / 1000);
+  }
+
+  /** The well-formed session id in this request's cookie, if any (not checked against the store). */
+  cookieSessionId(request: FastifyRequest): string | undefined {
+    const id = request.cookies[this.cookieName];
+    return isSessionId(id) ? id : undefined;
+  }
+
+  /** True when the request carries a session cookie at all (valid or not). */
+  hasCookie(request: FastifyRequest): boolean {
+    return request.cookies[this.cookieName] !== undefined;
+  }
+
+  /**
+   * The live session this request's cookie names, or undefined. An expired session is deleted;
+   * activity is recorded when the last record is older than the touch interval.
+   */
+  async load(request: FastifyRequest, options: { slide?: boolean } = {}): Promise<ActiveSession | undefined> {
+    const id = this.cookieSessionId(request);
+    if (id === undefined) return undefined;
+    const data = await this.#guard(this.store.get(id));
+    if (!data) return undefined;
+    const now = Date.now();
+    if (now >= data.expiresAt || now >= data.touchedAt + this.#idleMs) {
+      await this.#guard(this.store.delete(id));
+      return undefined;
+    }
+    const session: ActiveSession = { id, data };
+    if (options.slide !== false && now - data.touchedAt >= this.#touchIntervalMs) {
+      session.data = { ...data, touchedAt: now };
+      await this.save(session);
+    }
+    return session;
+  }
+
+  /** The live session, or a 401: `session_expired` when a cookie names no live session (the cookie is cleared, never reissued). */
+  async require(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    options: { slide?: boolean } = {},
+  ): Promise<ActiveSession> {
+    const session = await this.load(request, options);
+    if (session) return session;
+    if (!this.hasCookie(request)) throw new GatehouseError('unauthenticated');
+    this.clearCookie(reply);
+    throw new GatehouseError('session_expired');
+  }
+
+  /** Records a one-time value; false when it was recorded before (a replay). */
+  markUsed(key: string, ttlMs: number): Promise<boolean> {
+    return this.#guard(this.store.markUsed(key, ttlMs));
+  }
+
+  /** Deletes a session server-side without touching cookies (e.g. the one a new sign-in replaces). */
+  discard(id: string): Promise<void> {
+    return this.#guard(this.store.delete(id));
+  }
+
+  /** Starts a new session under a fresh id and sets the cookie. Any previous session should be ended first. */
+  async create(reply: FastifyReply, fields: NewSession): Promise<ActiveSession> {
+    const now = Date.now();
+    const session: ActiveSession = {
+      id: newSessionId(),
+      data: {
+        v: 1,
+        ...fields,
+        createdAt: now,
+        touchedAt: now,
+        expiresAt: now + this.#absoluteMs,
+        logoutKey: randomBytes(16).toString('base64url'),
+      },
+    };
+    await this.save(session);
+    reply.setCookie(this.cookieName, session.id, this.#cookieOptions);
+    return session;
+  }
+
+  /** Writes the session back; its store entry lives for the idle timeout, capped by the absolute end. */
+  async save(session: ActiveSession): Promise<void> {
+    const ttl = Math.min(session.data.touchedAt + this.#idleMs, session.data.expiresAt) - Date.now();
+    if (ttl <= 0) return this.#guard(this.store.delete(session.id));
+    return this.#guard(this.store.set(session.id, session.data, ttl));
+  }
+
+  /** Ends the session server-side (when there is one) and clears the cookie. */
+  async end(reply: FastifyReply, session: ActiveSession | undefined): Promise<void> {
+    if (session) await this.discard(session.id);
+    this.clearCookie(reply);
+  }
+
+  clearCookie(reply: FastifyReply): void {
+    reply.setCookie(this.cookieName, '', {
+      ...this.#cookieOptions,
+      maxAge: 0,
+      expires: new Date(0),
+    });
+  }
+
+  /** When the session ends if nothing more happens: the earlier of idle and absolute expiry. */
+  idleExpiresAt(data: SessionData): number {
+    return Math.min(data.touchedAt + this.#idleMs, data.expiresAt);
+  }
+
+  async #guard<T>(operation: Promise<T>): Promise<T> {
+    try {
+      return await operation;
+    } catch (cause) {
+      throw new GatehouseError('session_store_unavailable', {
+        cause,
+        detail: 'session store operation failed',
+      });
+    }
+  }
+}

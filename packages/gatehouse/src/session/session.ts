@@ -1,0 +1,52 @@
+/** The session model: what Gatehouse keeps server-side for one signed-in browser. */
+import { randomBytes } from 'node:crypto';
+
+/** Tokens from the provider. They never leave the server. */
+export interface TokenSet {
+  accessToken: string;
+  tokenType: string;
+  /** Epoch milliseconds; undefined when the provider did not say. */
+  expiresAt?: number;
+  refreshToken?: string;
+  idToken?: string;
+  scope?: string;
+}
+
+export interface SessionData {
+  /** Format version, so stored sessions can be migrated. */
+  v: 1;
+  iss: string;
+  sub: string;
+  /** The provider's session id (`sid` claim), for back-channel logout. */
+  sid?: string;
+  /** The ID token claims the SPA may see. */
+  claims: Record<string, unknown>;
+  tokens: TokenSet;
+  /** Epoch milliseconds of sign-in. */
+  createdAt: number;
+  /** Epoch milliseconds of the last recorded activity (recorded at most once per touch interval). */
+  touchedAt: number;
+  /** Epoch milliseconds when the session ends regardless of activity (absolute timeout). */
+  expiresAt: number;
+  /** Random value bound to this session that authorises the GET logout link. */
+  logoutKey: string;
+}
+
+/** Session ids: 256 bits from the CSPRNG, base64url, 43 characters, meaning nothing. */
+export function newSessionId(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/** Cheap shape check run before any store lookup, so junk cookies cost nothing. */
+export function isSessionId(value: string | undefined): value is string {
+  return value !== undefined && value.length === 43 && SESSION_ID.test(value);
+}
+
+/** Claims that are protocol plumbing, not facts about the user: kept out of /auth/user. */
+const PROTOCOL_CLAIMS = new Set(['aud', 'azp', 'exp', 'iat', 'nbf', 'jti', 'nonce', 'at_hash', 'c_hash', 's_hash']);
+
+export function userClaims(idTokenClaims: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(idTokenClaims).filter(([name]) => !PROTOCOL_CLAIMS.has(name)));
+}

@@ -1,0 +1,148 @@
+/**
+ * A whole stack for integration tests, all real and on loopback: the demo OpenID Provider on
+ * "localhost" (a different site from the app, as in production), a recording upstream, and
+ * Gatehouse on 127.0.0.1.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { startDemoIdp, type DemoIdp, type DemoIdpOptions } from '../../../../examples/demo/src/idp.js';
+import { createGatehouse, type Gatehouse } from '../../src/index.js';
+import type { GatehouseConfigInput } from '../../src/config/schema.js';
+import { TestBrowser, isRedirect, type SeenResponse } from './browser.js';
+import { startUpstream, type TestUpstream } from './upstream.js';
+
+export interface Stack {
+  app: string;
+  admin: string;
+  idp: DemoIdp;
+  upstream: TestUpstream;
+  gatehouse: Gatehouse;
+  clientSecret: string;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  idp?: Partial<DemoIdpOptions>;
+  /** Merged over the default Gatehouse configuration (top-level keys replace, oidc/session merge). */
+  gatehouse?: (defaults: GatehouseConfigInput) => GatehouseConfigInput;
+}
+
+export const CLIENT_ID = 'gatehouse-test';
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const port = await freePort();
+  const app = `http://127.0.0.1:${port}`;
+  const clientSecret = randomBytes(24).toString('base64url');
+  const upstream = await startUpstream();
+  const idp = await startDemoIdp({
+    publicHost: 'localhost',
+    clients: [
+      {
+        clientId: CLIENT_ID,
+        clientSecret,
+        redirectUris: [`${app}/api/auth/callback`],
+        postLogoutRedirectUris: [`${app}/`],
+      },
+    ],
+    ...options.idp,
+  });
+  const defaults: GatehouseConfigInput = {
+    publicUrl: app,
+    server: { host: '127.0.0.1', port },
+    admin: { host: '127.0.0.1', port: 0 },
+    log: { level: process.env.TEST_LOG_LEVEL === undefined ? 'silent' : (process.env.TEST_LOG_LEVEL as 'info') },
+    oidc: {
+      issuer: idp.issuer,
+      clientId: CLIENT_ID,
+      clientSecret,
+      allowInsecureHttp: true,
+      scopes: ['openid', 'profile', 'email', 'offline_access', 'orders:read'],
+    },
+    session: { secrets: [randomBytes(32).toString('base64url')] },
+    routes: [{ path: '/orders', upstream: `${upstream.url}/orders` }],
+  };
+  const gatehouse = await createGatehouse(options.gatehouse ? options.gatehouse(defaults) : defaults);
+  const { adminUrl } = await gatehouse.listen();
+  return {
+    app,
+    admin: adminUrl!,
+    idp,
+    upstream,
+    gatehouse,
+    clientSecret,
+    async close() {
+      await gatehouse.close();
+      await Promise.all([idp.close(), upstream.close()]);
+    },
+  };
+}
+
+export interface SignInOptions {
+  username?: string;
+  password?: string;
+  returnTo?: string;
+}
+
+/**
+ * Drives a sign-in through the provider's own login form, like a user would, up to the point where
+ * the provider sends the browser back; returns that callback URL without visiting it.
+ */
+export async function authorizationResponse(
+  browser: TestBrowser,
+  stack: Stack,
+  options: SignInOptions = {},
+): Promise<URL> {
+  const query = options.returnTo === undefined ? '' : `?returnTo=${encodeURIComponent(options.returnTo)}`;
+  let current = `${stack.app}/api/auth/login${query}`;
+  let response = await browser.request(current, { navigate: true });
+  for (let steps = 0; steps < 20; steps++) {
+    if (isRedirect(response.status)) {
+      const next = new URL(response.headers.get('location')!, current);
+      if (next.href.startsWith(`${stack.app}/api/auth/callback`)) return next;
+      response = await browser.request(next.href, { navigate: true, from: current });
+      current = next.href;
+      continue;
+    }
+    const action = /action="([^"]+)"/.exec(response.body)?.[1];
+    if (response.status !== 200 || !action) {
+      throw new Error(`unexpected page during sign-in: ${response.status} ${response.body.slice(0, 200)}`);
+    }
+    const formUrl = new URL(action, current).href;
+    const credentials = { username: options.username ?? 'alice', password: options.password ?? 'alice' };
+    response = await browser.request(formUrl, {
+      method: 'POST',
+      navigate: true,
+      from: current,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(credentials).toString(),
+    });
+    current = formUrl;
+  }
+  throw new Error('sign-in did not come back to the callback');
+}
+
+/** Signs in completely; returns Gatehouse's answer at the callback (a redirect to returnTo). */
+export async function signIn(browser: TestBrowser, stack: Stack, options: SignInOptions = {}): Promise<SeenResponse> {
+  const callback = await authorizationResponse(browser, stack, options);
+  return browser.request(callback.href, { navigate: true, from: stack.idp.issuer });
+}
+
+/** Every token the provider issued that appears in anything the browser received. */
+export function leakedTokens(browser: TestBrowser, stack: Stack): string[] {
+  // A JWT's signature alone identifies it; look for that too, not only the whole string.
+  const tokens = stack.idp.issuedTokens().flatMap((t) => (t.split('.').length === 3 ? [t, t.split('.')[2]!] : [t]));
+  const leaks: string[] = [];
+  for (const response of browser.seen) {
+    const visible = [response.body, ...[...response.headers].map(([name, value]) => `${name}: ${value}`)].join('\n');
+    for (const token of tokens) if (visible.includes(token)) leaks.push(`${response.url} carries a token`);
+  }
+  return leaks;
+}
