@@ -86,7 +86,7 @@ export const configSchema = z.strictObject({
           description:
             'Which X-Forwarded-For hops to trust for the client IP: false, true, a hop count, or a list of proxy addresses/CIDRs.',
         }),
-      bodyLimit: z.number().int().positive().default(1_048_576).meta({
+      bodyLimit: positiveInt().default(1_048_576).meta({
         description: 'Largest request body, in bytes, Gatehouse accepts for its own endpoints.',
       }),
     })
@@ -155,7 +155,7 @@ export const configSchema = z.strictObject({
     }),
     memory: z
       .strictObject({
-        maxSessions: z.number().int().positive().default(10_000).meta({
+        maxSessions: positiveInt().default(10_000).meta({
           description: 'Most sessions kept; the least recently used go first.',
         }),
       })
