@@ -4,6 +4,7 @@
  *   http://127.0.0.1:3001   the demo OpenID Provider (a different site, as a real IdP would be)
  *   http://127.0.0.1:3002   the internal orders API (only Gatehouse calls it)
  *   http://127.0.0.1:3009   Gatehouse's admin listener (/healthz, /readyz)
+ * DEMO_APP_PORT, DEMO_IDP_PORT, DEMO_API_PORT and DEMO_ADMIN_PORT move them.
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -11,13 +12,20 @@ import { createGatehouse, loadConfigFile } from 'gatehouse';
 import { startDemoIdp } from './idp.js';
 import { startOrdersApi } from './orders-api.js';
 
-const APP_URL = 'http://localhost:3000';
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const PORTS = {
+  app: port('DEMO_APP_PORT', 3000),
+  idp: port('DEMO_IDP_PORT', 3001),
+  api: port('DEMO_API_PORT', 3002),
+  admin: port('DEMO_ADMIN_PORT', 3009),
+};
+const APP_URL = `http://localhost:${PORTS.app}`;
 const secret = () => randomBytes(32).toString('base64url');
 
 async function main(): Promise<void> {
   const clientSecret = secret();
   const idp = await startDemoIdp({
-    port: 3001,
+    port: PORTS.idp,
     clients: [
       {
         clientId: 'gatehouse-demo',
@@ -27,13 +35,15 @@ async function main(): Promise<void> {
       },
     ],
   });
-  const api = await startOrdersApi({ issuer: idp.issuer, audience: idp.apiResource, port: 3002 });
+  const api = await startOrdersApi({ issuer: idp.issuer, audience: idp.apiResource, port: PORTS.api });
   const config = loadConfigFile(fileURLToPath(new URL('../gatehouse.yaml', import.meta.url)), {
     ...process.env,
     DEMO_ISSUER: idp.issuer,
     DEMO_CLIENT_SECRET: clientSecret,
     DEMO_SESSION_SECRET: secret(),
     DEMO_ORDERS_API: api.url,
+    DEMO_APP_PORT: String(PORTS.app),
+    DEMO_ADMIN_PORT: String(PORTS.admin),
   });
   const gatehouse = await createGatehouse(config);
   await gatehouse.listen();
@@ -61,7 +71,7 @@ main().catch((error: unknown) => {
   const code = (error as NodeJS.ErrnoException).code;
   process.stderr.write(
     code === 'EADDRINUSE'
-      ? `The demo needs ports 3000-3002 and 3009 free: ${(error as Error).message}\n`
+      ? `The demo needs ports ${Object.values(PORTS).join(', ')} free: ${(error as Error).message}\n`
       : `The demo failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
   );
   process.exit(1);

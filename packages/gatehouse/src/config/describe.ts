@@ -1,5 +1,5 @@
 /**
- * Walks the configuration schema (as JSON Schema) and lists every key with its default, its
+ * Walks the configuration schema and lists every key with its default, its
  * description and whether it is a secret. `gatehouse check` masks secrets with it, and a test
  * checks docs/configuration.md against it.
  */
@@ -15,15 +15,51 @@ export interface ConfigKey {
   required: boolean;
 }
 
-interface JsonSchemaNode {
-  type?: string;
-  properties?: Record<string, JsonSchemaNode>;
-  items?: JsonSchemaNode;
-  anyOf?: JsonSchemaNode[];
-  required?: string[];
+/** The parts of zod's internal definition this walker reads. */
+interface Def {
+  type: string;
+  shape?: Record<string, Schema>;
+  element?: Schema;
+  innerType?: Schema;
+  defaultValue?: unknown;
+  in?: Schema;
+  out?: Schema;
+}
+interface Schema {
+  _zod: { def: Def };
+}
+
+interface Unwrapped {
+  schema: Schema;
   default?: unknown;
+  optional: boolean;
   description?: string;
-  secret?: boolean;
+  secret: boolean;
+}
+
+/** Peels default/prefault/optional/pipe wrappers, collecting default and metadata on the way. */
+function unwrap(schema: Schema): Unwrapped {
+  const out: Unwrapped = { schema, optional: false, secret: false };
+  for (let current: Schema | undefined = schema; current;) {
+    const meta = z.globalRegistry.get(current as never) as { description?: string; secret?: boolean } | undefined;
+    out.description ??= meta?.description;
+    out.secret ||= meta?.secret === true;
+    out.schema = current;
+    const def: Def = current._zod.def;
+    if (def.type === 'default' || def.type === 'prefault') {
+      if (!('default' in out)) out.default = def.defaultValue;
+      current = def.innerType;
+    } else if (def.type === 'optional') {
+      out.optional = true;
+      current = def.innerType;
+    } else if (def.type === 'pipe') {
+      // preprocess: (transform -> type); transform after parse: (type -> transform)
+      current = def.in!._zod.def.type === 'transform' ? def.out : def.in;
+    } else {
+      current = undefined;
+    }
+  }
+  return out;
 }
 
 let cached: ConfigKey[] | undefined;
@@ -31,27 +67,25 @@ let cached: ConfigKey[] | undefined;
 /** Every key of the configuration, parents before children. */
 export function configKeys(): ConfigKey[] {
   if (cached) return cached;
-  const root = z.toJSONSchema(configSchema, {
-    io: 'input',
-    unrepresentable: 'any',
-  }) as JsonSchemaNode;
   const keys: ConfigKey[] = [];
-  const visit = (node: JsonSchemaNode, path: string) => {
-    for (const [name, child] of Object.entries(node.properties ?? {})) {
+  const visit = (object: Schema, path: string) => {
+    for (const [name, child] of Object.entries(object._zod.def.shape ?? {})) {
+      const key = unwrap(child);
       const childPath = path ? `${path}.${name}` : name;
-      const item = child.items;
+      const def: Def = key.schema._zod.def;
+      const element = def.type === 'array' ? unwrap(def.element!) : undefined;
       keys.push({
         path: childPath,
-        default: child.default,
-        description: child.description,
-        secret: child.secret === true || item?.secret === true,
-        required: node.required?.includes(name) === true && child.default === undefined,
+        default: key.default,
+        description: key.description,
+        secret: key.secret || element?.secret === true,
+        required: !key.optional && !('default' in key),
       });
-      visit(child, childPath);
-      if (item) visit(item, `${childPath}[]`);
+      if (def.type === 'object') visit(key.schema, childPath);
+      if (element?.schema._zod.def.type === 'object') visit(element.schema, `${childPath}[]`);
     }
   };
-  visit(root, '');
+  visit(configSchema as unknown as Schema, '');
   cached = keys;
   return keys;
 }

@@ -38,7 +38,8 @@ const positiveInt = () => z.preprocess(fromEnvString, z.number().int().positive(
 
 const httpUrl = z.url({
   protocol: /^https?$/,
-  error: 'expected an http(s) URL',
+  // Missing values keep the default message, which becomes "is required".
+  error: (issue) => (issue.input === undefined ? undefined : 'expected an http(s) URL'),
 });
 
 const segment = /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
@@ -90,77 +91,84 @@ export const configSchema = z.strictObject({
         description: 'Largest request body, in bytes, Gatehouse accepts for its own endpoints.',
       }),
     })
-    .prefault({}),
+    .prefault({})
+    .meta({ description: 'The public listener (browser traffic).' }),
   admin: z
     .strictObject({
       enabled: bool().default(true).meta({ description: 'Start the admin listener (/healthz, /readyz).' }),
       host: z.string().default('127.0.0.1').meta({ description: 'Interface the admin listener binds.' }),
       port: port().default(9090).meta({ description: 'Admin listener port.' }),
     })
-    .prefault({}),
-  oidc: z.strictObject({
-    issuer: httpUrl.meta({
-      description: 'Issuer identifier; metadata is discovered from it and must match it.',
-    }),
-    clientId: z.string().min(1).meta({ description: 'The client id registered at the provider.' }),
-    clientSecret: secret(1, 'a client secret', 'The client secret. Use ${ENV_VAR} substitution.'),
-    clientAuth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic').meta({
-      description: 'How Gatehouse authenticates at the token endpoint.',
-    }),
-    scopes: z
-      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected a scope token'))
-      .refine((s) => s.includes('openid'), 'expected the list to include "openid"')
-      .default(['openid', 'profile', 'email', 'offline_access'])
-      .meta({
-        description: 'Scopes requested at login. Ask for the least you need.',
+    .prefault({})
+    .meta({ description: 'The admin listener: health and operations, never exposed publicly.' }),
+  oidc: z
+    .strictObject({
+      issuer: httpUrl.meta({
+        description: 'Issuer identifier; metadata is discovered from it and must match it.',
       }),
-    authorizationParams: z.record(z.string(), z.string()).default({}).meta({
-      description:
-        'Extra authorization request parameters (e.g. prompt, acr_values, resource). Protocol parameters Gatehouse owns are refused.',
-    }),
-    idTokenSigningAlg: z.enum(['RS256', 'PS256', 'ES256', 'EdDSA']).default('RS256').meta({
-      description: 'The only algorithm accepted on ID token signatures.',
-    }),
-    postLogoutRedirectUri: httpUrl.optional().meta({
-      description: 'Registered post_logout_redirect_uri. Default: publicUrl + "/".',
-    }),
-    timeout: duration.prefault('10s').meta({ description: 'Timeout of every call to the provider.' }),
-    loginTimeout: duration.prefault('10m').meta({
-      description: 'How long a started sign-in may take before its transaction expires.',
-    }),
-    allowInsecureHttp: bool().default(false).meta({
-      description:
-        'Development only: accept an http:// issuer. Refused when NODE_ENV=production. Never use it in production.',
-    }),
-  }),
-  session: z.strictObject({
-    store: z.enum(['memory']).default('memory').meta({
-      description: 'Where sessions live. "memory": this process only.',
-    }),
-    cookieName: z
-      .string()
-      .regex(/^__Host-[A-Za-z0-9_-]+$/, 'expected a cookie name starting with "__Host-"')
-      .default('__Host-gatehouse')
-      .meta({
-        description: 'Session cookie name. The __Host- prefix is required (Secure, Path=/, no Domain).',
+      clientId: z.string().min(1).meta({ description: 'The client id registered at the provider.' }),
+      clientSecret: secret(1, 'a client secret', 'The client secret. Use ${ENV_VAR} substitution.'),
+      clientAuth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic').meta({
+        description: 'How Gatehouse authenticates at the token endpoint.',
       }),
-    persistent: bool().default(false).meta({
-      description: 'false: a browser-session cookie. true: Max-Age equal to the absolute timeout.',
-    }),
-    idleTimeout: duration.prefault('30m').meta({ description: 'A session unused this long ends.' }),
-    absoluteTimeout: duration.prefault('8h').meta({ description: 'A session ends this long after sign-in.' }),
-    secrets: z.array(secret(32, 'a secret')).min(1, 'expected at least one secret').meta({
-      description:
-        'Keys that encrypt the login-transaction cookie. The first encrypts; all decrypt, so add a new one first to rotate.',
-    }),
-    memory: z
-      .strictObject({
-        maxSessions: positiveInt().default(10_000).meta({
-          description: 'Most sessions kept; the least recently used go first.',
+      scopes: z
+        .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected a scope token'))
+        .refine((s) => s.includes('openid'), 'expected the list to include "openid"')
+        .default(['openid', 'profile', 'email', 'offline_access'])
+        .meta({
+          description: 'Scopes requested at login. Ask for the least you need.',
         }),
-      })
-      .prefault({}),
-  }),
+      authorizationParams: z.record(z.string(), z.string()).default({}).meta({
+        description:
+          'Extra authorization request parameters (e.g. prompt, acr_values, resource). Protocol parameters Gatehouse owns are refused.',
+      }),
+      idTokenSigningAlg: z.enum(['RS256', 'PS256', 'ES256', 'EdDSA']).default('RS256').meta({
+        description: 'The only algorithm accepted on ID token signatures.',
+      }),
+      postLogoutRedirectUri: httpUrl.optional().meta({
+        description: 'Registered post_logout_redirect_uri. Default: publicUrl + "/".',
+      }),
+      timeout: duration.prefault('10s').meta({ description: 'Timeout of every call to the provider.' }),
+      loginTimeout: duration.prefault('10m').meta({
+        description: 'How long a started sign-in may take before its transaction expires.',
+      }),
+      allowInsecureHttp: bool().default(false).meta({
+        description:
+          'Development only: accept an http:// issuer. Refused when NODE_ENV=production. Never use it in production.',
+      }),
+    })
+    .meta({ description: "The OpenID Provider and this client's registration there." }),
+  session: z
+    .strictObject({
+      store: z.enum(['memory']).default('memory').meta({
+        description: 'Where sessions live. "memory": this process only.',
+      }),
+      cookieName: z
+        .string()
+        .regex(/^__Host-[A-Za-z0-9_-]+$/, 'expected a cookie name starting with "__Host-"')
+        .default('__Host-gatehouse')
+        .meta({
+          description: 'Session cookie name. The __Host- prefix is required (Secure, Path=/, no Domain).',
+        }),
+      persistent: bool().default(false).meta({
+        description: 'false: a browser-session cookie. true: Max-Age equal to the absolute timeout.',
+      }),
+      idleTimeout: duration.prefault('30m').meta({ description: 'A session unused this long ends.' }),
+      absoluteTimeout: duration.prefault('8h').meta({ description: 'A session ends this long after sign-in.' }),
+      secrets: z.array(secret(32, 'a secret')).min(1, 'expected at least one secret').meta({
+        description:
+          'Keys that encrypt the login-transaction cookie. The first encrypts; all decrypt, so add a new one first to rotate.',
+      }),
+      memory: z
+        .strictObject({
+          maxSessions: positiveInt().default(10_000).meta({
+            description: 'Most sessions kept; the least recently used go first.',
+          }),
+        })
+        .prefault({})
+        .meta({ description: 'Settings of the "memory" store.' }),
+    })
+    .meta({ description: 'Sessions: cookie, lifetime, storage.' }),
   routes: z.array(routeSchema).default([]).meta({ description: 'API routes proxied to upstreams.' }),
   static: z
     .strictObject({
@@ -169,7 +177,8 @@ export const configSchema = z.strictObject({
       }),
       index: z.string().default('index.html').meta({ description: 'The SPA entry file, served for deep links.' }),
     })
-    .prefault({}),
+    .prefault({})
+    .meta({ description: 'Hosting the single-page app.' }),
   log: z
     .strictObject({
       level: z
@@ -177,7 +186,8 @@ export const configSchema = z.strictObject({
         .default('info')
         .meta({ description: 'Log level (pino).' }),
     })
-    .prefault({}),
+    .prefault({})
+    .meta({ description: 'Logging.' }),
 });
 
 /** The configuration as a user writes it. */

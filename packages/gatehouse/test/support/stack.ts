@@ -85,6 +85,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
+/** Where to sign in: the app's origin and its provider. */
+export interface SignInTarget {
+  app: string;
+  idp: { issuer: string };
+}
+
 export interface SignInOptions {
   username?: string;
   password?: string;
@@ -97,7 +103,7 @@ export interface SignInOptions {
  */
 export async function authorizationResponse(
   browser: TestBrowser,
-  stack: Stack,
+  stack: SignInTarget,
   options: SignInOptions = {},
 ): Promise<URL> {
   const query = options.returnTo === undefined ? '' : `?returnTo=${encodeURIComponent(options.returnTo)}`;
@@ -130,7 +136,11 @@ export async function authorizationResponse(
 }
 
 /** Signs in completely; returns Gatehouse's answer at the callback (a redirect to returnTo). */
-export async function signIn(browser: TestBrowser, stack: Stack, options: SignInOptions = {}): Promise<SeenResponse> {
+export async function signIn(
+  browser: TestBrowser,
+  stack: SignInTarget,
+  options: SignInOptions = {},
+): Promise<SeenResponse> {
   const callback = await authorizationResponse(browser, stack, options);
   return browser.request(callback.href, { navigate: true, from: stack.idp.issuer });
 }

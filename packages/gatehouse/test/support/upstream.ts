@@ -10,6 +10,7 @@ export interface ReceivedRequest {
   url: string;
   headers: IncomingMessage['headers'];
   body: string;
+  bytes: Buffer;
 }
 
 export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse, body: string) => void | Promise<void>;
@@ -32,9 +33,11 @@ export async function startUpstream(): Promise<TestUpstream> {
   let handler: UpstreamHandler = echo;
   const received: ReceivedRequest[] = [];
   const server = createServer(async (req, res) => {
-    let body = '';
-    for await (const chunk of req) body += chunk;
-    received.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    const body = bytes.toString('utf8');
+    received.push({ method: req.method!, url: req.url!, headers: req.headers, body, bytes });
     try {
       await handler(req, res, body);
     } catch {

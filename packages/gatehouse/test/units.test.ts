@@ -1,0 +1,154 @@
+/** Pure logic, without servers: return-to validation, path checks, session ids, the memory store, sealing. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GatehouseError } from '../src/errors.js';
+import { safeReturnTo } from '../src/oidc/return-to.js';
+import { checkedRestPath } from '../src/proxy/path.js';
+import { MemoryStore } from '../src/session/memory-store.js';
+import { Sealer } from '../src/session/sealer.js';
+import { isSessionId, newSessionId, type SessionData } from '../src/session/session.js';
+
+const ORIGIN = 'https://app.example.com';
+
+describe('safeReturnTo', () => {
+  it('keeps paths on this site, normalised', () => {
+    assert.equal(safeReturnTo(undefined, ORIGIN), '/');
+    assert.equal(safeReturnTo('', ORIGIN), '/');
+    assert.equal(safeReturnTo('/orders/42?tab=1#x', ORIGIN), '/orders/42?tab=1#x');
+    assert.equal(safeReturnTo('/a/../b', ORIGIN), '/b');
+    assert.equal(safeReturnTo('/%2F%2Fevil.test', ORIGIN), '/%2F%2Fevil.test');
+  });
+
+  it('refuses anything a browser could read as another origin', () => {
+    for (const value of [
+      'https://evil.test',
+      '//evil.test',
+      '/\\evil.test',
+      '\\/evil.test',
+      'https:evil.test',
+      'javascript:alert(1)',
+      'data:text/html,x',
+      '/\r\nx',
+      '/\u0000',
+      '/\tx',
+      'evil.test',
+      '///evil.test',
+      '/'.padEnd(3000, 'a'),
+    ]) {
+      assert.throws(
+        () => safeReturnTo(value, ORIGIN),
+        (e: unknown) => e instanceof GatehouseError && e.code === 'invalid_return_to',
+        JSON.stringify(value),
+      );
+    }
+  });
+});
+
+describe('checkedRestPath', () => {
+  it('accepts ordinary paths', () => {
+    for (const path of ['', '/', '/42', '/42/items', '/a-b_c.d~e', '/42/', '/%20space', '/caf%C3%A9'])
+      assert.equal(checkedRestPath(path), path);
+  });
+  it('refuses dot segments, encoded separators, double encoding and control bytes', () => {
+    for (const path of [
+      '/..',
+      '/../x',
+      '/a/..',
+      '/.',
+      '/a/./b',
+      '//x',
+      '/a//b',
+      '/%2e%2e',
+      '/%2E',
+      '/a%2fb',
+      '/a%5Cb',
+      '/a\\b',
+      '/%252e',
+      '/a%00',
+      '/a b',
+      '/a\u007f',
+    ]) {
+      assert.throws(() => checkedRestPath(path), GatehouseError, path);
+    }
+  });
+});
+
+describe('session ids', () => {
+  it('are 256-bit, unique, base64url, and meaningless', () => {
+    const ids = new Set(Array.from({ length: 2000 }, newSessionId));
+    assert.equal(ids.size, 2000);
+    for (const id of ids) {
+      assert.ok(isSessionId(id));
+      assert.equal(Buffer.from(id, 'base64url').length, 32);
+    }
+    assert.equal(isSessionId('A'.repeat(42)), false);
+    assert.equal(isSessionId(`${'A'.repeat(42)}=`), false);
+    assert.equal(isSessionId(undefined), false);
+  });
+});
+
+const session = (sub: string): SessionData => ({
+  v: 1,
+  iss: 'https://idp',
+  sub,
+  claims: { sub },
+  tokens: { accessToken: 'at', tokenType: 'Bearer' },
+  createdAt: Date.now(),
+  touchedAt: Date.now(),
+  expiresAt: Date.now() + 60_000,
+  logoutKey: 'k',
+});
+
+describe('MemoryStore', () => {
+  it('expires entries and evicts the least recently written past its bound', async () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    await store.set('a', session('a'), 60_000);
+    await store.set('b', session('b'), 60_000);
+    await store.set('a', session('a'), 60_000); // a is now the most recently written
+    await store.set('c', session('c'), 60_000);
+    assert.equal(await store.get('b'), undefined, 'b was evicted');
+    assert.equal((await store.get('a'))?.sub, 'a');
+    await store.set('short', session('s'), 1);
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(await store.get('short'), undefined);
+    await store.close();
+  });
+
+  it('records one-time values once', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    assert.equal(await store.markUsed('state:x', 60_000), true);
+    assert.equal(await store.markUsed('state:x', 60_000), false);
+    await store.close();
+  });
+});
+
+describe('Sealer', () => {
+  const one = 'a'.repeat(32);
+  const two = 'b'.repeat(32);
+
+  it('opens what it sealed, and what an older key sealed after rotation', async () => {
+    const sealed = await new Sealer([one], 'test').seal({ x: 1 }, 60_000);
+    assert.equal((await new Sealer([two, one], 'test').unseal(sealed))?.x, 1);
+    assert.equal(await new Sealer([two], 'test').unseal(sealed), undefined, 'a removed key opens nothing');
+    assert.equal(await new Sealer([one], 'other-purpose').unseal(sealed), undefined, 'keys are bound to a purpose');
+  });
+
+  it('refuses tampered, truncated, expired and oversized input without throwing', async () => {
+    const sealer = new Sealer([one], 'test');
+    const sealed = await sealer.seal({ x: 1 }, 60_000);
+    const parts = sealed.split('.');
+    parts[3] = `${parts[3]!.slice(0, -2)}AA`;
+    for (const bad of [
+      parts.join('.'),
+      sealed.slice(0, 40),
+      '',
+      'x'.repeat(5000),
+      'a.b.c.d.e',
+      'eyJhbGciOiJub25lIn0.e30.',
+    ]) {
+      assert.equal(await sealer.unseal(bad), undefined);
+    }
+    const expired = await sealer.seal({ x: 1 }, -5000);
+    assert.equal(await sealer.unseal(expired), undefined);
+  });
+});
