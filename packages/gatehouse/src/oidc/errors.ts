@@ -32,6 +32,13 @@ export function translateProviderError(error: unknown, refused: ErrorCode, step:
       detail: `${step}: provider unreachable`,
     });
   }
+  if (rejectsClientCredentials(error)) {
+    // Our own misconfiguration, not the user's doing and not cured by signing in again.
+    return new GatehouseError('server_error', {
+      cause: error,
+      detail: `${step}: the provider rejected Gatehouse's client credentials (check oidc.clientId, oidc.clientSecret, oidc.clientAuth)`,
+    });
+  }
   if (error instanceof client.AuthorizationResponseError) {
     const code = error.error === 'access_denied' ? 'access_denied' : refused;
     return new GatehouseError(code, {
@@ -55,4 +62,14 @@ export function translateProviderError(error: unknown, refused: ErrorCode, step:
     cause: error,
     detail: `${step}: unexpected failure`,
   });
+}
+
+/** invalid_client / unauthorized_client, whether as a JSON error body or a 401 WWW-Authenticate challenge. */
+function rejectsClientCredentials(error: unknown): boolean {
+  const codes = new Set(['invalid_client', 'unauthorized_client']);
+  if (error instanceof client.ResponseBodyError) return codes.has(error.error);
+  if (error instanceof client.WWWAuthenticateChallengeError) {
+    return error.cause.some((challenge) => codes.has(String(challenge.parameters.error)));
+  }
+  return false;
 }

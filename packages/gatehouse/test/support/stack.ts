@@ -23,6 +23,8 @@ export interface Stack {
 
 export interface StackOptions {
   idp?: Partial<DemoIdpOptions>;
+  /** How the client is registered at the provider (Gatehouse's own setting is in `gatehouse`). */
+  registeredClientAuth?: 'client_secret_basic' | 'client_secret_post';
   /** Merged over the default Gatehouse configuration (top-level keys replace, oidc/session merge). */
   gatehouse?: (defaults: GatehouseConfigInput) => GatehouseConfigInput;
 }
@@ -50,6 +52,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         clientSecret,
         redirectUris: [`${app}/api/auth/callback`],
         postLogoutRedirectUris: [`${app}/`],
+        tokenEndpointAuthMethod: options.registeredClientAuth,
       },
     ],
     ...options.idp,
