@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startDemoIdp } from '../../../examples/demo/src/idp.js';
 import { createGatehouse } from '../src/index.js';
 import { TestBrowser } from './support/browser.js';
-import { CLIENT_ID, authorizationResponse, freePort, signIn, startStack } from './support/stack.js';
+import { CLIENT_ID, authorizationResponse, freePort, signIn, startStack, testClient } from './support/stack.js';
 
 describe('identity provider outages', () => {
   it('answers a callback with 503 when the provider is down, and creates no session', async () => {
@@ -64,14 +64,7 @@ describe('identity provider outages', () => {
       const idp = await startDemoIdp({
         port: idpPort,
         publicHost: 'localhost',
-        clients: [
-          {
-            clientId: CLIENT_ID,
-            clientSecret,
-            redirectUris: [`${app}/api/auth/callback`],
-            postLogoutRedirectUris: [`${app}/`],
-          },
-        ],
+        clients: [testClient(app, clientSecret)],
       });
       try {
         await sleep(2100); // discovery is retried at most every 2 s

@@ -74,14 +74,7 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
       sub: String(result.claims.sub),
       sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined,
       claims: userClaims(result.claims),
-      tokens: {
-        accessToken: result.accessToken,
-        tokenType: result.tokenType,
-        expiresAt: result.expiresAt,
-        refreshToken: result.refreshToken,
-        idToken: result.idToken,
-        scope: result.scope,
-      },
+      tokens: result.tokens,
     });
     request.log.info({ sub: result.claims.sub }, 'signed in');
     return reply.redirect(transaction.returnTo, 302);

@@ -9,18 +9,14 @@
 import * as client from 'openid-client';
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
+import type { TokenSet } from '../session/session.js';
 import type { LoginTransaction } from './login-transaction.js';
 import { translateProviderError } from './errors.js';
 
-/** What a successful code exchange yields. */
+/** What a successful code exchange yields: the validated ID token claims and the tokens. */
 export interface LoginResult {
   claims: Record<string, unknown>;
-  accessToken: string;
-  tokenType: string;
-  expiresAt?: number;
-  refreshToken?: string;
-  idToken?: string;
-  scope?: string;
+  tokens: TokenSet;
 }
 
 /** After a failed discovery, wait this long before asking the provider again. */
@@ -138,12 +134,14 @@ export class OidcClient {
       const expiresIn = tokens.expiresIn();
       return {
         claims: { ...claims },
-        accessToken: tokens.access_token,
-        tokenType: tokens.token_type,
-        expiresAt: expiresIn === undefined ? undefined : Date.now() + expiresIn * 1000,
-        refreshToken: tokens.refresh_token,
-        idToken: tokens.id_token,
-        scope: tokens.scope,
+        tokens: {
+          accessToken: tokens.access_token,
+          tokenType: tokens.token_type,
+          expiresAt: expiresIn === undefined ? undefined : Date.now() + expiresIn * 1000,
+          refreshToken: tokens.refresh_token,
+          idToken: tokens.id_token,
+          scope: tokens.scope,
+        },
       };
     } catch (error) {
       throw translateProviderError(error, 'login_failed', 'callback');

@@ -48,13 +48,7 @@ export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   context: ForwardContext,
 ): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const connectionListed = listedInConnection(incoming.connection);
-  for (const name in incoming) {
-    const value = incoming[name];
-    if (value === undefined || NOT_FORWARDED.has(name) || connectionListed?.has(name)) continue;
-    out[name] = value;
-  }
+  const out = copyHeaders(incoming, NOT_FORWARDED);
   if (context.authorization) out.authorization = context.authorization;
   out['x-forwarded-for'] = context.clientIp;
   out['x-forwarded-host'] = context.publicHost;
@@ -65,15 +59,21 @@ export function upstreamRequestHeaders(
 
 /** The upstream's response headers the browser may see. */
 export function browserResponseHeaders(upstream: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const connectionListed = listedInConnection(upstream.connection);
-  for (const name in upstream) {
-    const value = upstream[name];
-    if (value === undefined || NOT_RETURNED.has(name) || connectionListed?.has(name)) continue;
-    out[name] = value;
-  }
+  const out = copyHeaders(upstream, NOT_RETURNED);
   // Proxied responses carry user data: keep them out of shared caches unless the API says otherwise.
   if (out['cache-control'] === undefined) out['cache-control'] = 'no-store';
+  return out;
+}
+
+/** Copies every header except the excluded ones and those the Connection header names. */
+function copyHeaders(source: IncomingHttpHeaders, excluded: ReadonlySet<string>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connectionListed = listedInConnection(source.connection);
+  for (const name in source) {
+    const value = source[name];
+    if (value === undefined || excluded.has(name) || connectionListed?.has(name)) continue;
+    out[name] = value;
+  }
   return out;
 }
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { startDemoIdp, type DemoIdp, type DemoIdpOptions } from '../../../../examples/demo/src/idp.js';
+import { startDemoIdp, type DemoClient, type DemoIdp, type DemoIdpOptions } from '../../../../examples/demo/src/idp.js';
 import { createGatehouse, type Gatehouse } from '../../src/index.js';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
 import { TestBrowser, isRedirect, type SeenResponse } from './browser.js';
@@ -39,6 +39,16 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Gatehouse's registration at the test provider, for an app served at `app`. */
+export function testClient(app: string, clientSecret: string): DemoClient {
+  return {
+    clientId: CLIENT_ID,
+    clientSecret,
+    redirectUris: [`${app}/api/auth/callback`],
+    postLogoutRedirectUris: [`${app}/`],
+  };
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const port = await freePort();
   const app = `http://127.0.0.1:${port}`;
@@ -46,15 +56,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const upstream = await startUpstream();
   const idp = await startDemoIdp({
     publicHost: 'localhost',
-    clients: [
-      {
-        clientId: CLIENT_ID,
-        clientSecret,
-        redirectUris: [`${app}/api/auth/callback`],
-        postLogoutRedirectUris: [`${app}/`],
-        tokenEndpointAuthMethod: options.registeredClientAuth,
-      },
-    ],
+    clients: [{ ...testClient(app, clientSecret), tokenEndpointAuthMethod: options.registeredClientAuth }],
     ...options.idp,
   });
   const defaults: GatehouseConfigInput = {
