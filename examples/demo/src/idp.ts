@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { DEMO_USERS, findUser } from './users.js';
 import { loginPage, logoutPage, messagePage } from './idp-pages.js';
@@ -49,6 +49,17 @@ export interface DemoIdp {
   issuer: string;
   provider: Provider;
   apiResource: string;
+  /** The provider's private signing key (JWK), for tests that forge or craft tokens. */
+  signingKey: JWK;
+  /** Switch faults on and off without losing the provider's state (grants, sessions). */
+  faults: {
+    /** Every connection is dropped, as if the provider were down. */
+    offline: boolean;
+    /** Every answer is held back this long, as if the provider were overloaded. */
+    delayMs: number;
+  };
+  /** Has the provider send its back-channel logout token for this user (and provider session) to the client. */
+  backchannelLogout(clientId: string, sub: string, sid: string): Promise<void>;
   /** Every token-endpoint call, in order. */
   grants: GrantRecord[];
   /** Every token the provider issued, so tests can prove none reaches the browser. */
@@ -67,7 +78,8 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   const apiResource = options.apiResource ?? DEMO_API_RESOURCE;
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const signingKey = {
+  const faults = { offline: false, delayMs: 0 };
+  const signingKey: JWK = {
     ...(await exportJWK(privateKey)),
     kid: randomBytes(8).toString('hex'),
     alg: 'RS256',
@@ -100,7 +112,9 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   provider.on('server_error', (_ctx: unknown, error: Error) => console.error('demo idp server_error', error));
 
   const providerHandler = provider.callback();
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  server.on('request', async (req: IncomingMessage, res: ServerResponse) => {
+    if (faults.offline) return void req.socket.destroy();
+    if (faults.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.delayMs));
     if (req.url?.startsWith('/interaction/')) {
       handleInteraction(provider, req, res).catch((error: unknown) => {
         console.error('demo idp interaction failed', error);
@@ -116,7 +130,18 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     provider,
     apiResource,
     grants,
+    signingKey,
+    faults,
     issuedTokens: () => grants.flatMap((g) => g.tokens),
+    backchannelLogout: async (clientId, sub, sid) => {
+      const client = await provider.Client.find(clientId);
+      if (!client) throw new Error(`no client ${clientId}`);
+      // Present at runtime, missing from @types/oidc-provider.
+      await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(
+        sub,
+        sid,
+      );
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -125,7 +150,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   };
 }
 
-function configuration(options: DemoIdpOptions, apiResource: string, signingKey: object): Configuration {
+function configuration(options: DemoIdpOptions, apiResource: string, signingKey: JWK): Configuration {
   const accessTokenTtl = options.accessTokenTtlSeconds ?? 300;
   return {
     clients: options.clients.map((c) => ({

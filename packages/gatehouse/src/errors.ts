@@ -24,11 +24,17 @@ export const ERROR_CODES = {
     message: 'Sign-in could not be completed. Please try again.',
   },
   invalid_path: { status: 400, message: 'The request path is not allowed.' },
+  invalid_logout_token: { status: 400, message: 'The logout token is not valid.' },
   unauthenticated: { status: 401, message: 'Sign-in required.' },
+  upstream_unauthorized: {
+    status: 401,
+    message: 'The API did not accept your credentials. Try again; if it persists, sign in again.',
+  },
   session_expired: {
     status: 401,
     message: 'Your session has ended. Please sign in again.',
   },
+  admin_unauthorized: { status: 401, message: 'A valid admin bearer token is required.' },
   csrf_header_missing: {
     status: 403,
     message: 'The anti-forgery header is missing.',

@@ -9,8 +9,8 @@
  * ```
  */
 export { createGatehouse, type Gatehouse } from './server.js';
-export { loadConfigFile, parseConfig, ConfigError, type GatehouseConfig } from './config/load.js';
-export type { GatehouseConfigInput, RouteConfig } from './config/schema.js';
+export { loadConfigFile, parseConfig, ConfigError, type GatehouseConfig, type RouteConfig } from './config/load.js';
+export type { GatehouseConfigInput } from './config/schema.js';
 export { configKeys, maskSecrets, type ConfigKey } from './config/describe.js';
 export { GatehouseError, ERROR_CODES, type ErrorCode } from './errors.js';
 export type { SessionStore } from './session/store.js';

@@ -3,30 +3,25 @@
  * listener (health), from one validated configuration.
  */
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import fastifyCookie from '@fastify/cookie';
-import Fastify, {
-  LogController,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { isEffectiveConfig, parseConfig, type GatehouseConfig } from './config/load.js';
 import type { GatehouseConfigInput } from './config/schema.js';
-import { GatehouseError, toGatehouseError, type ErrorCode } from './errors.js';
+import { GatehouseError, toGatehouseError } from './errors.js';
+import { answerClientError, answerError } from './http-errors.js';
 import { authRoutes } from './oidc/auth-routes.js';
+import { backchannelRoute } from './oidc/backchannel-route.js';
 import { OidcClient } from './oidc/client.js';
 import { LoginTransactions } from './oidc/login-transaction.js';
 import { adminRoutes } from './ops/admin.js';
 import { loggerOptions } from './ops/logger.js';
 import { proxyRoutes } from './proxy/proxy-routes.js';
-import { ERROR_PAGE_CSP, errorPage } from './security/error-page.js';
 import type { Services } from './services.js';
 import { MemoryStore } from './session/memory-store.js';
 import { SessionManager } from './session/session-manager.js';
 import { isDeepLink, sendIndex, spaRoutes } from './static/spa.js';
+import { TokenManager } from './tokens/token-manager.js';
 
 export interface Gatehouse {
   readonly config: GatehouseConfig;
@@ -50,16 +45,23 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
   const store = new MemoryStore({
     maxSessions: config.session.memory.maxSessions,
   });
+  const oidc = new OidcClient(config.oidc);
+  const sessions = new SessionManager(config, store);
   const services: Services = {
     config,
-    oidc: new OidcClient(config.oidc),
-    sessions: new SessionManager(config, store),
+    oidc,
+    sessions,
+    tokens: new TokenManager(config, oidc, sessions),
     transactions: new LoginTransactions({
       secrets: config.session.secrets,
       sessionCookieName: config.session.cookieName,
       ttlMs: config.oidc.loginTimeout,
     }),
   };
+  const onError = answerError({
+    loginPath: `${config.basePath}/auth/login`,
+    onSessionExpired: (reply) => sessions.clearCookie(reply),
+  });
 
   const app = Fastify({
     logger: loggerOptions(config),
@@ -76,10 +78,13 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ req: request, res: reply, ms: Math.round(reply.elapsedTime) }, 'request completed');
   });
-  app.setErrorHandler(answerError(config));
+  app.setErrorHandler(onError);
   await app.register(async (scope) => authRoutes(scope, services), {
     prefix: config.basePath,
   });
+  if (config.oidc.backchannelLogout) {
+    await app.register(async (scope) => backchannelRoute(scope, services), { prefix: config.basePath });
+  }
   await app.register(async (scope) => proxyRoutes(scope, services));
   await spaRoutes(app, config);
   app.setNotFoundHandler(async (request, reply) => {
@@ -93,7 +98,10 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
         logController: new LogController({ disableRequestLogging: true }),
       })
     : undefined;
-  if (admin) await admin.register(async (scope) => adminRoutes(scope, services));
+  if (admin) {
+    admin.setErrorHandler(onError);
+    await admin.register(async (scope) => adminRoutes(scope, services));
+  }
 
   // Warm the provider metadata; failure is not fatal (readyz reports it, sign-in answers 503).
   services.oidc.configuration().catch((error: unknown) => {
@@ -129,60 +137,4 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
 function hostForUrl(address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `${host}:${address.port}`;
-}
-
-/** Fastify's own 4xx errors (parsing, limits) in Gatehouse's vocabulary. */
-const FASTIFY_STATUS_CODES: Record<number, ErrorCode> = {
-  404: 'not_found',
-  405: 'method_not_allowed',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-};
-
-function answerError(config: GatehouseConfig) {
-  const loginPath = `${config.basePath}/auth/login`;
-  return (error: FastifyError | GatehouseError, request: FastifyRequest, reply: FastifyReply) => {
-    const status = (error as FastifyError).statusCode;
-    const failure =
-      error instanceof GatehouseError || status === undefined || status >= 500
-        ? toGatehouseError(error)
-        : new GatehouseError(FASTIFY_STATUS_CODES[status] ?? 'invalid_request', {
-            cause: error,
-            detail: error.message,
-          });
-    if (failure.status >= 500) {
-      request.log.error(
-        {
-          err: failure.cause ?? failure,
-          code: failure.code,
-          detail: failure.detail,
-        },
-        'request failed',
-      );
-    } else {
-      request.log.info({ code: failure.code, detail: failure.detail }, 'request refused');
-    }
-    if (reply.sent || reply.raw.headersSent) return;
-    reply.code(failure.status).header('cache-control', 'no-store');
-    if (request.routeOptions.config.htmlErrors && (request.headers.accept ?? '').includes('text/html')) {
-      return reply
-        .header('content-security-policy', ERROR_PAGE_CSP)
-        .type('text/html; charset=utf-8')
-        .send(errorPage(failure, loginPath));
-    }
-    return reply.send(failure.toJSON());
-  };
-}
-
-/** Malformed HTTP (bad framing, oversized headers) is refused before Fastify sees it; answer in our format. */
-function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable) return void socket.destroy();
-  const failure = new GatehouseError(
-    error.code === 'HPE_HEADER_OVERFLOW' ? 'request_header_too_large' : 'invalid_request',
-  );
-  const body = JSON.stringify(failure.toJSON());
-  socket.end(
-    `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status]}\r\nConnection: close\r\n` +
-      `Content-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }

@@ -2,6 +2,7 @@ import type { GatehouseConfig } from './config/load.js';
 import type { LoginTransactions } from './oidc/login-transaction.js';
 import type { OidcClient } from './oidc/client.js';
 import type { SessionManager } from './session/session-manager.js';
+import type { TokenManager } from './tokens/token-manager.js';
 
 /** The long-lived parts every route plugin works with; built once in server.ts. */
 export interface Services {
@@ -9,6 +10,7 @@ export interface Services {
   readonly oidc: OidcClient;
   readonly sessions: SessionManager;
   readonly transactions: LoginTransactions;
+  readonly tokens: TokenManager;
 }
 
 declare module 'fastify' {

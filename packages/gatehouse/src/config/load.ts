@@ -7,10 +7,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type ParsedConfig } from './schema.js';
+import { configSchema, type ParsedConfig, type ParsedRoute } from './schema.js';
 
 /** The effective configuration: parsed, with derived URLs filled in, frozen. */
+/** A route with its defaults resolved. */
+export type RouteConfig = ParsedRoute & { readonly requireSession: boolean };
+
 export type GatehouseConfig = ParsedConfig & {
+  readonly routes: readonly RouteConfig[];
   readonly oidc: ParsedConfig['oidc'] & {
     /** publicUrl + basePath + "/auth/callback"; never built from request headers. */
     readonly redirectUri: string;
@@ -173,8 +177,11 @@ function crossFieldProblems(config: ParsedConfig): string[] {
     if (upstream.search || upstream.hash || upstream.username || upstream.password) {
       problems.push(`routes[${i}].upstream: expected a base URL without query, fragment or credentials`);
     }
-    if (!route.requireSession && route.token === 'user') {
+    if (route.requireSession === false && route.token === 'user') {
       problems.push(`routes[${i}].requireSession: a route with token "user" needs a session`);
+    }
+    if (route.scope !== undefined && route.token !== 'client' && route.token !== 'user-or-client') {
+      problems.push(`routes[${i}].scope: only used with token "client" or "user-or-client"`);
     }
   });
   return problems;
@@ -184,6 +191,10 @@ function withDerivedValues(config: ParsedConfig): GatehouseConfig {
   const publicOrigin = new URL(config.publicUrl).origin;
   const effective = {
     ...config,
+    routes: config.routes.map((route) => ({
+      ...route,
+      requireSession: route.requireSession ?? route.token !== 'user-or-client',
+    })),
     publicUrl: `${publicOrigin}/`,
     publicOrigin,
     oidc: {

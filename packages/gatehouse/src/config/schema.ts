@@ -54,12 +54,18 @@ const routeSchema = z.strictObject({
   upstream: httpUrl.meta({
     description: 'Base URL the path maps to: /api/orders/42 goes to <upstream>/42.',
   }),
-  token: z.enum(['user', 'none']).default('user').meta({
-    description: '"user": attach the session\'s access token; "none": attach no token.',
+  token: z.enum(['user', 'client', 'user-or-client', 'none']).default('user').meta({
+    description:
+      '"user": the session\'s access token; "client": a client-credentials token (cached and refreshed); "user-or-client": the user\'s when signed in, else the client\'s; "none": no token.',
   }),
-  requireSession: bool().default(true).meta({
-    description: 'Refuse requests without a session (401). Only "token: none" routes may set false.',
+  requireSession: bool().optional().meta({
+    description:
+      'Refuse requests without a session (401). Default: false for "user-or-client", true otherwise; a "user" route always needs one.',
   }),
+  scope: z
+    .string()
+    .optional()
+    .meta({ description: 'Scope requested for client-credentials tokens on this route ("client", "user-or-client").' }),
   methods: z.array(z.enum(PROXY_METHODS)).min(1).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).meta({
     description: 'Methods forwarded; others get 405. TRACE and CONNECT are never allowed.',
   }),
@@ -98,6 +104,11 @@ export const configSchema = z.strictObject({
       enabled: bool().default(true).meta({ description: 'Start the admin listener (/healthz, /readyz).' }),
       host: z.string().default('127.0.0.1').meta({ description: 'Interface the admin listener binds.' }),
       port: port().default(9090).meta({ description: 'Admin listener port.' }),
+      token: secret(
+        32,
+        'an admin token',
+        'Bearer token for session admin (/sessions). Unset: session admin is off; health endpoints need no token.',
+      ).optional(),
     })
     .prefault({})
     .meta({ description: 'The admin listener: health and operations, never exposed publicly.' }),
@@ -129,6 +140,13 @@ export const configSchema = z.strictObject({
         description: 'Registered post_logout_redirect_uri. Default: publicUrl + "/".',
       }),
       timeout: duration.prefault('10s').meta({ description: 'Timeout of every call to the provider.' }),
+      refreshSkew: duration.prefault('30s').meta({
+        description:
+          'Refresh an access token this long before it expires (capped at half its lifetime). "0s" refreshes only once expired.',
+      }),
+      backchannelLogout: bool().default(true).meta({
+        description: 'Accept OIDC Back-Channel Logout at basePath + "/auth/backchannel-logout".',
+      }),
       loginTimeout: duration.prefault('10m').meta({
         description: 'How long a started sign-in may take before its transaction expires.',
       }),
@@ -194,4 +212,4 @@ export const configSchema = z.strictObject({
 export type GatehouseConfigInput = z.input<typeof configSchema>;
 /** The parsed configuration: defaults applied, durations in milliseconds. */
 export type ParsedConfig = z.output<typeof configSchema>;
-export type RouteConfig = ParsedConfig['routes'][number];
+export type ParsedRoute = ParsedConfig['routes'][number];

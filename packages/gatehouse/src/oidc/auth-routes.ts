@@ -5,12 +5,13 @@
  *   GET  /user              the user's claims and session timing (never tokens)
  *   POST /logout            end the session, return the provider's end-session URL
  *   GET  /logout?sid=       the same for plain links, authorised by a session-bound value
+ * Back-channel logout lives in backchannel-route.ts.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors.js';
 import { csrfHeaderProblem, navigationProblem } from '../security/request-checks.js';
-import type { ActiveSession } from '../session/session-manager.js';
+import { sessionKey, type ActiveSession } from '../session/session-manager.js';
 import { userClaims } from '../session/session.js';
 import type { Services } from '../services.js';
 import { safeReturnTo } from './return-to.js';
@@ -19,7 +20,7 @@ import { safeReturnTo } from './return-to.js';
 const CALLBACK_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
 
 export async function authRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { config, oidc, sessions, transactions } = services;
+  const { config, oidc, sessions, transactions, tokens } = services;
   const basePath = config.basePath;
 
   const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -67,7 +68,7 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
     const result = await oidc.finishLogin(query, transaction);
     // A new id at every sign-in: whatever session (or planted cookie) came before is ended.
     for (const id of new Set([transaction.previousSessionId, sessions.cookieSessionId(request)])) {
-      if (id !== undefined) await sessions.discard(id);
+      if (id !== undefined) await sessions.discard(sessionKey(id));
     }
     await sessions.create(reply, {
       iss: String(result.claims.iss),
@@ -124,7 +125,13 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
   /** Ends the session and returns where the browser should go next (the provider's end-session URL). */
   async function endSession(reply: FastifyReply, session: ActiveSession | undefined): Promise<string> {
     await sessions.end(reply, session);
-    if (session) reply.log.info({ sub: session.data.sub }, 'signed out');
+    if (session) {
+      reply.log.info({ sub: session.data.sub }, 'signed out');
+      // RFC 7009: the refresh token dies with the session (best effort: the session is over either way).
+      await tokens.revoke(session.data.tokens).catch((error: unknown) => {
+        reply.log.warn({ err: error }, 'token revocation at logout failed');
+      });
+    }
     try {
       return (await oidc.endSessionUrl(session?.data.tokens.idToken)) ?? config.oidc.postLogoutRedirectUri;
     } catch {

@@ -6,12 +6,14 @@
  * Discovery is lazy and retried: Gatehouse starts even when the provider is down, reports not
  * ready, and answers sign-in attempts with 503 until the provider is back.
  */
+import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { TokenSet } from '../session/session.js';
 import type { LoginTransaction } from './login-transaction.js';
 import { translateProviderError } from './errors.js';
+import { assertSameUser } from './id-token-checks.js';
 
 /** What a successful code exchange yields: the validated ID token claims and the tokens. */
 export interface LoginResult {
@@ -131,21 +133,60 @@ export class OidcClient {
         throw new GatehouseError('login_failed', {
           detail: 'token response had no ID token',
         });
-      const expiresIn = tokens.expiresIn();
-      return {
-        claims: { ...claims },
-        tokens: {
-          accessToken: tokens.access_token,
-          tokenType: tokens.token_type,
-          expiresAt: expiresIn === undefined ? undefined : Date.now() + expiresIn * 1000,
-          refreshToken: tokens.refresh_token,
-          idToken: tokens.id_token,
-          scope: tokens.scope,
-        },
-      };
+      return { claims: { ...claims }, tokens: tokenSet(tokens) };
     } catch (error) {
       throw translateProviderError(error, 'login_failed', 'callback');
     }
+  }
+
+  /**
+   * The refresh-token grant. The new refresh token (rotation) replaces the old one, which is never
+   * presented again; a new ID token must be about the same user as the one it replaces (OIDC §12.2).
+   * Throws `session_expired` when the provider refuses the grant (the session must end) and
+   * `idp_unavailable` when it cannot be reached (the session stays for the next try).
+   */
+  async refresh(current: TokenSet): Promise<{ tokens: TokenSet; claims?: Record<string, unknown> }> {
+    if (!current.refreshToken)
+      throw new GatehouseError('session_expired', { detail: 'no refresh token to refresh with' });
+    const configuration = await this.configuration();
+    try {
+      const response = await client.refreshTokenGrant(configuration, current.refreshToken);
+      const claims = response.claims();
+      if (claims && current.idToken) assertSameUser(decodeJwt(current.idToken), claims);
+      const tokens = tokenSet(response);
+      return {
+        tokens: {
+          ...tokens,
+          refreshToken: tokens.refreshToken ?? current.refreshToken,
+          idToken: tokens.idToken ?? current.idToken,
+          scope: tokens.scope ?? current.scope,
+        },
+        claims: claims ? { ...claims } : undefined,
+      };
+    } catch (error) {
+      throw translateProviderError(error, 'session_expired', 'refresh');
+    }
+  }
+
+  /** A client-credentials token (the app's own identity, not a user's). */
+  async clientCredentials(scope: string | undefined): Promise<TokenSet> {
+    const configuration = await this.configuration();
+    try {
+      return tokenSet(await client.clientCredentialsGrant(configuration, scope ? { scope } : {}));
+    } catch (error) {
+      const translated = translateProviderError(error, 'server_error', 'client credentials');
+      throw translated.code === 'idp_unavailable'
+        ? translated
+        : new GatehouseError('server_error', { cause: error, detail: translated.detail });
+    }
+  }
+
+  /** Revokes a token (RFC 7009) when the provider offers revocation; false when it could not. */
+  async revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean> {
+    const configuration = await this.configuration();
+    if (!configuration.serverMetadata().revocation_endpoint) return false;
+    await client.tokenRevocation(configuration, token, { token_type_hint: hint });
+    return true;
   }
 
   /** The provider's end-session URL (RP-Initiated Logout), or undefined when it has none. */
@@ -158,4 +199,18 @@ export class OidcClient {
     if (idTokenHint) params.id_token_hint = idTokenHint;
     return client.buildEndSessionUrl(configuration, params).href;
   }
+}
+
+function tokenSet(response: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): TokenSet {
+  const now = Date.now();
+  const expiresIn = response.expiresIn();
+  return {
+    accessToken: response.access_token,
+    tokenType: response.token_type,
+    obtainedAt: now,
+    expiresAt: expiresIn === undefined ? undefined : now + expiresIn * 1000,
+    refreshToken: response.refresh_token,
+    idToken: response.id_token,
+    scope: response.scope,
+  };
 }

@@ -2,9 +2,11 @@
  * The admin listener: kept off the public port so health and operations never face the internet.
  *   GET /healthz  the process is alive
  *   GET /readyz   the session store answers and the provider's metadata is loaded
+ *   /sessions     session admin, when admin.token is configured (see session-admin.ts)
  */
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
+import { sessionAdminRoutes } from './session-admin.js';
 
 export async function adminRoutes(app: FastifyInstance, services: Services): Promise<void> {
   app.get('/healthz', async (_request, reply) => {
@@ -24,6 +26,9 @@ export async function adminRoutes(app: FastifyInstance, services: Services): Pro
       checks: { sessionStore: store, identityProvider: idp },
     };
   });
+
+  const token = services.config.admin.token;
+  if (token) await app.register(async (scope) => sessionAdminRoutes(scope, services, token));
 }
 
 const ok = () => 'ok' as const;

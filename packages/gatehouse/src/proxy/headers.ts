@@ -36,7 +36,6 @@ const NOT_FORWARDED = new Set([
 const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie']);
 
 export interface ForwardContext {
-  authorization: string | undefined;
   clientIp: string;
   publicHost: string;
   publicProto: string;
@@ -49,7 +48,6 @@ export function upstreamRequestHeaders(
   context: ForwardContext,
 ): Record<string, string | string[]> {
   const out = copyHeaders(incoming, NOT_FORWARDED);
-  if (context.authorization) out.authorization = context.authorization;
   out['x-forwarded-for'] = context.clientIp;
   out['x-forwarded-host'] = context.publicHost;
   out['x-forwarded-proto'] = context.publicProto;

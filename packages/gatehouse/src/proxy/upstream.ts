@@ -1,10 +1,10 @@
 /**
- * One upstream: a keep-alive undici Pool, and the streaming forward of one request. Bodies are
+ * One upstream: a keep-alive undici Pool, and the streaming exchange of one request. Bodies are
  * never buffered or re-encoded: the browser's body streams into the upstream request and the
  * upstream's body streams back (server-sent events arrive event by event).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { GatehouseError } from '../errors.js';
 import { browserResponseHeaders } from './headers.js';
 
@@ -35,17 +35,21 @@ export class Upstream {
     });
   }
 
-  /** Sends `forward` upstream with the browser's body, and streams the answer into `reply`. */
-  async forward(request: FastifyRequest, reply: FastifyReply, forward: ForwardRequest): Promise<FastifyReply> {
+  /** Sends `forward` upstream with the browser's body (if any) and resolves once the response headers arrive. */
+  async request(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    forward: ForwardRequest,
+  ): Promise<Dispatcher.ResponseData> {
     const abort = new AbortController();
     // The browser went away before the upstream finished: stop the upstream work too.
-    reply.raw.once('close', () => {
+    const onClose = () => {
       if (!reply.raw.writableFinished) abort.abort();
-    });
-    let response: Awaited<ReturnType<Pool['request']>>;
+    };
+    reply.raw.once('close', onClose);
     try {
-      response = await this.#pool.request({
-        method: forward.method as 'GET',
+      return await this.#pool.request({
+        method: forward.method as Dispatcher.HttpMethod,
         path: forward.path,
         headers: forward.headers,
         body: hasBody(request) ? request.raw : null,
@@ -54,8 +58,13 @@ export class Upstream {
         bodyTimeout: this.#timeoutMs,
       });
     } catch (error) {
+      reply.raw.off('close', onClose);
       throw upstreamError(error);
     }
+  }
+
+  /** Streams the upstream's answer to the browser. */
+  send(reply: FastifyReply, response: Dispatcher.ResponseData): FastifyReply {
     reply.code(response.statusCode).headers(browserResponseHeaders(response.headers));
     return reply.send(response.body);
   }
@@ -65,7 +74,8 @@ export class Upstream {
   }
 }
 
-function hasBody(request: FastifyRequest): boolean {
+/** Whether the browser sent a body; a request without one can be replayed (e.g. after a token refresh). */
+export function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length'];
   return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
 }
@@ -73,18 +83,7 @@ function hasBody(request: FastifyRequest): boolean {
 /** Upstream failures as the browser sees them: no address, no stack, just what kind of failure. */
 export function upstreamError(error: unknown): GatehouseError {
   const code = (error as { code?: string }).code ?? '';
-  if (TIMEOUT_CODES.has(code))
-    return new GatehouseError('upstream_timeout', {
-      cause: error,
-      detail: code,
-    });
-  if (CLIENT_BODY_CODES.has(code))
-    return new GatehouseError('invalid_request', {
-      cause: error,
-      detail: code,
-    });
-  return new GatehouseError('upstream_unavailable', {
-    cause: error,
-    detail: code || String(error),
-  });
+  if (TIMEOUT_CODES.has(code)) return new GatehouseError('upstream_timeout', { cause: error, detail: code });
+  if (CLIENT_BODY_CODES.has(code)) return new GatehouseError('invalid_request', { cause: error, detail: code });
+  return new GatehouseError('upstream_unavailable', { cause: error, detail: code || String(error) });
 }

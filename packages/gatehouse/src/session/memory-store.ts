@@ -1,9 +1,10 @@
 /**
  * The in-process store: for development, tests and single-instance demos. Bounded (the least
- * recently written sessions are evicted first) and expiring (checked on read, swept periodically).
+ * recently written sessions are evicted first), expiring (checked on read, swept periodically),
+ * and indexed by provider session (sid) and user (sub).
  */
 import type { SessionData } from './session.js';
-import type { SessionStore } from './store.js';
+import { indexKeys, queryKey, type SessionQuery, type SessionStore } from './store.js';
 
 interface Entry<T> {
   value: T;
@@ -13,32 +14,36 @@ interface Entry<T> {
 /** A Map with a size bound and per-entry expiry; insertion order doubles as recency of writes. */
 class ExpiringMap<T> {
   readonly #entries = new Map<string, Entry<T>>();
-  constructor(readonly maxEntries: number) {}
+  constructor(
+    readonly maxEntries: number,
+    readonly onRemove: (key: string, value: T) => void = () => {},
+  ) {}
 
   get(key: string, now = Date.now()): T | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= now) {
-      this.#entries.delete(key);
+      this.delete(key);
       return undefined;
     }
     return entry.value;
   }
 
   set(key: string, value: T, ttlMs: number): void {
-    this.#entries.delete(key); // re-insert at the end: most recently written
+    this.delete(key); // re-insert at the end: most recently written
     this.#entries.set(key, { value, expiresAt: Date.now() + ttlMs });
-    if (this.#entries.size > this.maxEntries) {
-      this.#entries.delete(this.#entries.keys().next().value!);
-    }
+    if (this.#entries.size > this.maxEntries) this.delete(this.#entries.keys().next().value!);
   }
 
   delete(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
     this.#entries.delete(key);
+    this.onRemove(key, entry.value);
   }
 
   sweep(now = Date.now()): void {
-    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
+    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.delete(key);
   }
 
   get size(): number {
@@ -49,10 +54,11 @@ class ExpiringMap<T> {
 export class MemoryStore implements SessionStore {
   readonly #sessions: ExpiringMap<SessionData>;
   readonly #used: ExpiringMap<true>;
+  readonly #index = new Map<string, Set<string>>();
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: { maxSessions: number; sweepIntervalMs?: number }) {
-    this.#sessions = new ExpiringMap(options.maxSessions);
+    this.#sessions = new ExpiringMap(options.maxSessions, (key, data) => this.#unindex(key, data));
     // One-time values are small; allow several per session before evicting.
     this.#used = new ExpiringMap(options.maxSessions * 4);
     this.#sweeper = setInterval(() => {
@@ -62,16 +68,39 @@ export class MemoryStore implements SessionStore {
     this.#sweeper.unref();
   }
 
-  async get(id: string): Promise<SessionData | undefined> {
-    return this.#sessions.get(id);
+  async get(key: string): Promise<SessionData | undefined> {
+    return this.#sessions.get(key);
   }
 
-  async set(id: string, data: SessionData, ttlMs: number): Promise<void> {
-    this.#sessions.set(id, data, ttlMs);
+  async set(key: string, data: SessionData, ttlMs: number): Promise<void> {
+    this.#sessions.set(key, data, ttlMs);
+    for (const index of indexKeys(data)) {
+      let keys = this.#index.get(index);
+      if (!keys) this.#index.set(index, (keys = new Set()));
+      keys.add(key);
+    }
   }
 
-  async delete(id: string): Promise<void> {
-    this.#sessions.delete(id);
+  async update(key: string, data: SessionData, ttlMs: number): Promise<boolean> {
+    if (this.#sessions.get(key) === undefined) return false;
+    await this.set(key, data, ttlMs);
+    return true;
+  }
+
+  async touch(key: string, touchedAt: number, ttlMs: number): Promise<boolean> {
+    const current = this.#sessions.get(key);
+    if (current === undefined) return false;
+    this.#sessions.set(key, { ...current, touchedAt }, ttlMs);
+    return true;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#sessions.delete(key);
+  }
+
+  async find(query: SessionQuery): Promise<string[]> {
+    const keys = [...(this.#index.get(queryKey(query)) ?? [])];
+    return keys.filter((key) => this.#sessions.get(key) !== undefined);
   }
 
   async markUsed(key: string, ttlMs: number): Promise<boolean> {
@@ -89,5 +118,13 @@ export class MemoryStore implements SessionStore {
   /** Number of live (not yet swept) sessions. */
   get size(): number {
     return this.#sessions.size;
+  }
+
+  #unindex(key: string, data: SessionData): void {
+    for (const index of indexKeys(data)) {
+      const keys = this.#index.get(index);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#index.delete(index);
+    }
   }
 }

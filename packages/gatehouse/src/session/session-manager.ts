@@ -1,22 +1,29 @@
 /**
  * Session lifecycle around the store: read the cookie, enforce idle and absolute timeouts
  * server-side, record activity sparingly, rotate ids at sign-in, and end sessions. The cookie holds
- * only the opaque id; strict mode: an id the store does not know is never adopted or reissued.
+ * only the opaque id; the store only ever sees its hash (the session "key"), so a dump of the store
+ * yields no usable cookie. Strict mode: an id the store does not know is never adopted or reissued.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import { isSessionId, newSessionId, type SessionData } from './session.js';
-import type { SessionStore } from './store.js';
+import type { SessionQuery, SessionStore } from './store.js';
 
 export interface ActiveSession {
-  readonly id: string;
+  /** The store key: a hash of the cookie's session id. Also the handle session admin shows. */
+  readonly key: string;
   data: SessionData;
 }
 
 export type NewSession = Omit<SessionData, 'v' | 'createdAt' | 'touchedAt' | 'expiresAt' | 'logoutKey'>;
+
+/** The store key of a session id. */
+export function sessionKey(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
 
 export class SessionManager {
   readonly cookieName: string;
@@ -35,12 +42,7 @@ export class SessionManager {
     this.#absoluteMs = config.session.absoluteTimeout;
     this.#touchIntervalMs = Math.min(60_000, Math.floor(this.#idleMs / 10));
     // __Host- rules: Secure, Path=/, no Domain. Strict keeps the cookie off every cross-site request.
-    this.#cookieOptions = {
-      path: '/',
-      httpOnly: true,
-      secure: true,
-      sameSite: 'strict',
-    };
+    this.#cookieOptions = { path: '/', httpOnly: true, secure: true, sameSite: 'strict' };
     if (config.session.persistent) this.#cookieOptions.maxAge = Math.floor(this.#absoluteMs / 1000);
   }
 
@@ -62,22 +64,20 @@ export class SessionManager {
   async load(request: FastifyRequest, options: { slide?: boolean } = {}): Promise<ActiveSession | undefined> {
     const id = this.cookieSessionId(request);
     if (id === undefined) return undefined;
-    const data = await this.#guard(this.store.get(id));
+    const key = sessionKey(id);
+    const data = await this.read(key);
     if (!data) return undefined;
+    const session: ActiveSession = { key, data };
     const now = Date.now();
-    if (now >= data.expiresAt || now >= data.touchedAt + this.#idleMs) {
-      await this.#guard(this.store.delete(id));
-      return undefined;
-    }
-    const session: ActiveSession = { id, data };
     if (options.slide !== false && now - data.touchedAt >= this.#touchIntervalMs) {
       session.data = { ...data, touchedAt: now };
-      await this.save(session);
+      const ttl = this.idleExpiresAt(session.data) - now;
+      if (!(await this.#guard(this.store.touch(key, now, ttl)))) return undefined;
     }
     return session;
   }
 
-  /** The live session, or a 401: `session_expired` when a cookie names no live session (the cookie is cleared, never reissued). */
+  /** The live session or a 401: `session_expired` when a cookie names no live session (the cookie is cleared, never reissued). */
   async require(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -90,21 +90,24 @@ export class SessionManager {
     throw new GatehouseError('session_expired');
   }
 
-  /** Records a one-time value; false when it was recorded before (a replay). */
-  markUsed(key: string, ttlMs: number): Promise<boolean> {
-    return this.#guard(this.store.markUsed(key, ttlMs));
+  /** The session's current data in the store (another request may have changed it), if still live. */
+  async read(key: string): Promise<SessionData | undefined> {
+    const data = await this.#guard(this.store.get(key));
+    if (!data) return undefined;
+    const now = Date.now();
+    if (now >= data.expiresAt || now >= data.touchedAt + this.#idleMs) {
+      await this.#guard(this.store.delete(key));
+      return undefined;
+    }
+    return data;
   }
 
-  /** Deletes a session server-side without touching cookies (e.g. the one a new sign-in replaces). */
-  discard(id: string): Promise<void> {
-    return this.#guard(this.store.delete(id));
-  }
-
-  /** Starts a new session under a fresh id and sets the cookie. Any previous session should be ended first. */
+  /** Starts a new session under a fresh id and sets the cookie. */
   async create(reply: FastifyReply, fields: NewSession): Promise<ActiveSession> {
     const now = Date.now();
+    const id = newSessionId();
     const session: ActiveSession = {
-      id: newSessionId(),
+      key: sessionKey(id),
       data: {
         v: 1,
         ...fields,
@@ -114,30 +117,44 @@ export class SessionManager {
         logoutKey: randomBytes(16).toString('base64url'),
       },
     };
-    await this.save(session);
-    reply.setCookie(this.cookieName, session.id, this.#cookieOptions);
+    await this.#guard(this.store.set(session.key, session.data, this.idleExpiresAt(session.data) - now));
+    reply.setCookie(this.cookieName, id, this.#cookieOptions);
     return session;
   }
 
-  /** Writes the session back; its store entry lives for the idle timeout, capped by the absolute end. */
-  async save(session: ActiveSession): Promise<void> {
-    const ttl = Math.min(session.data.touchedAt + this.#idleMs, session.data.expiresAt) - Date.now();
-    if (ttl <= 0) return this.#guard(this.store.delete(session.id));
-    return this.#guard(this.store.set(session.id, session.data, ttl));
+  /**
+   * Writes a changed session back if it still exists (false when it has ended meanwhile). Its store
+   * entry lives for the idle timeout, capped by the absolute end.
+   */
+  async update(session: ActiveSession): Promise<boolean> {
+    const ttl = this.idleExpiresAt(session.data) - Date.now();
+    if (ttl <= 0) return false;
+    return this.#guard(this.store.update(session.key, session.data, ttl));
   }
 
   /** Ends the session server-side (when there is one) and clears the cookie. */
   async end(reply: FastifyReply, session: ActiveSession | undefined): Promise<void> {
-    if (session) await this.discard(session.id);
+    if (session) await this.discard(session.key);
     this.clearCookie(reply);
   }
 
+  /** Deletes a session server-side by key, without touching cookies. */
+  discard(key: string): Promise<void> {
+    return this.#guard(this.store.delete(key));
+  }
+
+  /** Keys of the live sessions matching the query. */
+  find(query: SessionQuery): Promise<string[]> {
+    return this.#guard(this.store.find(query));
+  }
+
+  /** Records a one-time value; false when it was recorded before (a replay). */
+  markUsed(key: string, ttlMs: number): Promise<boolean> {
+    return this.#guard(this.store.markUsed(key, ttlMs));
+  }
+
   clearCookie(reply: FastifyReply): void {
-    reply.setCookie(this.cookieName, '', {
-      ...this.#cookieOptions,
-      maxAge: 0,
-      expires: new Date(0),
-    });
+    reply.setCookie(this.cookieName, '', { ...this.#cookieOptions, maxAge: 0, expires: new Date(0) });
   }
 
   /** When the session ends if nothing more happens: the earlier of idle and absolute expiry. */
@@ -149,10 +166,7 @@ export class SessionManager {
     try {
       return await operation;
     } catch (cause) {
-      throw new GatehouseError('session_store_unavailable', {
-        cause,
-        detail: 'session store operation failed',
-      });
+      throw new GatehouseError('session_store_unavailable', { cause, detail: 'session store operation failed' });
     }
   }
 }

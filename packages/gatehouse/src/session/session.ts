@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 export interface TokenSet {
   accessToken: string;
   tokenType: string;
+  /** Epoch milliseconds when Gatehouse received these tokens. */
+  obtainedAt: number;
   /** Epoch milliseconds; undefined when the provider did not say. */
   expiresAt?: number;
   refreshToken?: string;

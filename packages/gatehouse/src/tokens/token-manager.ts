@@ -1,12 +1,138 @@
 /**
- * Which credential a proxied request carries. Routes ask for the user's access token or none.
+ * Which credential a proxied request carries, and keeping it fresh.
+ *
+ * User tokens are refreshed shortly before they expire, and at most once per session no matter how
+ * many requests need it at the same moment: the first caller runs the refresh-token grant, everyone
+ * else waits for its result. A request that still holds the old token state after the refresh has
+ * finished re-reads the session and uses the new token instead of refreshing again. Rotated refresh
+ * tokens replace the old one before anyone can present it again.
  */
-import type { RouteConfig } from '../config/schema.js';
-import type { ActiveSession } from '../session/session-manager.js';
+import type { GatehouseConfig } from '../config/load.js';
+import type { RouteConfig } from '../config/load.js';
+import { GatehouseError } from '../errors.js';
+import type { OidcClient } from '../oidc/client.js';
+import type { ActiveSession, SessionManager } from '../session/session-manager.js';
+import { userClaims, type TokenSet } from '../session/session.js';
+import { SingleFlight } from './single-flight.js';
 
-/** The Authorization header value for a request on `route`, or undefined for none. */
-export function authorizationFor(route: RouteConfig, session: ActiveSession | undefined): string | undefined {
-  if (route.token === 'none' || !session) return undefined;
-  // token_type is case-insensitive (RFC 6749 §5.1); send the canonical scheme.
-  return `Bearer ${session.data.tokens.accessToken}`;
+export interface Credential {
+  kind: 'user' | 'client';
+  token: TokenSet;
+}
+
+/** After an upstream 401, a token younger than this is not refreshed again (the API refuses it for another reason). */
+const MIN_TOKEN_AGE_FOR_RENEWAL_MS = 2_000;
+
+export class TokenManager {
+  readonly #refreshes = new SingleFlight<TokenSet>();
+  readonly #clientTokens = new Map<string, TokenSet>();
+  readonly #clientFetches = new SingleFlight<TokenSet>();
+  readonly #skewMs: number;
+
+  constructor(
+    config: GatehouseConfig,
+    private readonly oidc: OidcClient,
+    private readonly sessions: SessionManager,
+  ) {
+    this.#skewMs = config.oidc.refreshSkew;
+  }
+
+  /** The credential a request on `route` carries (refreshed first when needed), or undefined for none. */
+  async credentialFor(route: RouteConfig, session: ActiveSession | undefined): Promise<Credential | undefined> {
+    if (route.token === 'none') return undefined;
+    if (session && (route.token === 'user' || route.token === 'user-or-client')) {
+      return { kind: 'user', token: await this.userTokens(session) };
+    }
+    if (route.token === 'user') throw new GatehouseError('unauthenticated');
+    return { kind: 'client', token: await this.clientTokens(route.scope) };
+  }
+
+  /**
+   * After the upstream answered 401 to `used`: a newer credential to retry with, or undefined when
+   * there is none to be had (the token was brand new, so refreshing would not help).
+   */
+  async renew(
+    route: RouteConfig,
+    session: ActiveSession | undefined,
+    used: Credential,
+  ): Promise<Credential | undefined> {
+    if (Date.now() - used.token.obtainedAt < MIN_TOKEN_AGE_FOR_RENEWAL_MS) return undefined;
+    const token =
+      used.kind === 'user' && session
+        ? await this.userTokens(session, used.token.accessToken)
+        : await this.clientTokens(route.scope, used.token.accessToken);
+    return token.accessToken === used.token.accessToken ? undefined : { kind: used.kind, token };
+  }
+
+  /**
+   * The session's tokens, refreshed when (nearly) expired or when `stale` (a token an upstream
+   * refused) is still the current one.
+   */
+  async userTokens(session: ActiveSession, stale?: string): Promise<TokenSet> {
+    const tokens = session.data.tokens;
+    if (stale === undefined && this.#isFresh(tokens)) return tokens;
+    const fresh = await this.#refreshes.run(session.key, () => this.#refresh(session.key, stale ?? tokens.accessToken));
+    session.data = { ...session.data, tokens: fresh };
+    return fresh;
+  }
+
+  async #refresh(key: string, stale: string): Promise<TokenSet> {
+    const current = await this.sessions.read(key);
+    if (!current) throw new GatehouseError('session_expired', { detail: 'session ended before its refresh' });
+    // Someone else refreshed while this request held the old state: use their result.
+    if (current.tokens.accessToken !== stale && this.#isFresh(current.tokens)) return current.tokens;
+    let refreshed: Awaited<ReturnType<OidcClient['refresh']>>;
+    try {
+      refreshed = await this.oidc.refresh(current.tokens);
+    } catch (error) {
+      // The provider said no (invalid_grant, a different user...): the session cannot continue.
+      if (error instanceof GatehouseError && error.code === 'session_expired') await this.sessions.discard(key);
+      throw error;
+    }
+    const data = {
+      ...current,
+      tokens: refreshed.tokens,
+      claims: refreshed.claims ? userClaims(refreshed.claims) : current.claims,
+    };
+    // Only if the session still exists: a logout during the refresh must not be undone.
+    if (!(await this.sessions.update({ key, data }))) {
+      throw new GatehouseError('session_expired', { detail: 'session ended during its refresh' });
+    }
+    return refreshed.tokens;
+  }
+
+  /** A client-credentials token for `scope`, cached until shortly before it expires. */
+  async clientTokens(scope: string | undefined, stale?: string): Promise<TokenSet> {
+    const key = scope ?? '';
+    const usable = () => {
+      const cached = this.#clientTokens.get(key);
+      return cached && cached.accessToken !== stale && this.#isFresh(cached) ? cached : undefined;
+    };
+    return (
+      usable() ??
+      this.#clientFetches.run(key, async () => {
+        const again = usable();
+        if (again) return again;
+        const token = await this.oidc.clientCredentials(scope);
+        this.#clientTokens.set(key, token);
+        return token;
+      })
+    );
+  }
+
+  /** Revokes a session's refresh token and access token at the provider; failures are only logged by the caller. */
+  async revoke(tokens: TokenSet): Promise<void> {
+    if (tokens.refreshToken) await this.oidc.revoke(tokens.refreshToken, 'refresh_token');
+    await this.oidc.revoke(tokens.accessToken, 'access_token');
+  }
+
+  /**
+   * Fresh until `skew` before expiry; the skew is capped at half the token's lifetime so that
+   * short-lived tokens are not refreshed on every request.
+   */
+  #isFresh(tokens: TokenSet): boolean {
+    if (tokens.expiresAt === undefined) return true;
+    const skew = Math.min(this.#skewMs, (tokens.expiresAt - tokens.obtainedAt) / 2);
+    return Date.now() < tokens.expiresAt - skew;
+  }
 }

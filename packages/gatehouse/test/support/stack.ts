@@ -46,6 +46,7 @@ export function testClient(app: string, clientSecret: string): DemoClient {
     clientSecret,
     redirectUris: [`${app}/api/auth/callback`],
     postLogoutRedirectUris: [`${app}/`],
+    backchannelLogoutUri: `${app}/api/auth/backchannel-logout`,
   };
 }
 

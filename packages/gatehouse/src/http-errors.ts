@@ -1,0 +1,69 @@
+/**
+ * How failures leave the process: GatehouseErrors with their status and JSON body, Fastify's own
+ * 4xx in the same vocabulary, everything else as a generic `server_error` (details only in the log),
+ * an HTML page for sign-in navigations, and malformed HTTP answered before Fastify sees it.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { GatehouseError, toGatehouseError, type ErrorCode } from './errors.js';
+import { ERROR_PAGE_CSP, errorPage } from './security/error-page.js';
+
+/** Fastify's own 4xx errors (parsing, limits) in Gatehouse's vocabulary. */
+const FASTIFY_STATUS_CODES: Record<number, ErrorCode> = {
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+export interface ErrorHandlerOptions {
+  /** Where the HTML error page's "sign in again" link points. */
+  loginPath: string;
+  /** Called for `session_expired`, so the dead cookie is cleared wherever the session ended. */
+  onSessionExpired?: (reply: FastifyReply) => void;
+}
+
+export function answerError(options: ErrorHandlerOptions) {
+  return (error: FastifyError | GatehouseError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = (error as FastifyError).statusCode;
+    const failure =
+      error instanceof GatehouseError || status === undefined || status >= 500
+        ? toGatehouseError(error)
+        : new GatehouseError(FASTIFY_STATUS_CODES[status] ?? 'invalid_request', {
+            cause: error,
+            detail: error.message,
+          });
+    if (failure.status >= 500) {
+      request.log.error(
+        { err: failure.cause ?? failure, code: failure.code, detail: failure.detail },
+        'request failed',
+      );
+    } else {
+      request.log.info({ code: failure.code, detail: failure.detail }, 'request refused');
+    }
+    if (reply.sent || reply.raw.headersSent) return;
+    if (failure.code === 'session_expired') options.onSessionExpired?.(reply);
+    reply.code(failure.status).header('cache-control', 'no-store');
+    if (request.routeOptions.config.htmlErrors && (request.headers.accept ?? '').includes('text/html')) {
+      return reply
+        .header('content-security-policy', ERROR_PAGE_CSP)
+        .type('text/html; charset=utf-8')
+        .send(errorPage(failure, options.loginPath));
+    }
+    return reply.send(failure.toJSON());
+  };
+}
+
+/** Malformed HTTP (bad framing, oversized headers) is refused before Fastify sees it; answer in our format. */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) return void socket.destroy();
+  const failure = new GatehouseError(
+    error.code === 'HPE_HEADER_OVERFLOW' ? 'request_header_too_large' : 'invalid_request',
+  );
+  const body = JSON.stringify(failure.toJSON());
+  socket.end(
+    `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status]}\r\nConnection: close\r\n` +
+      `Content-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
