@@ -184,6 +184,7 @@ function configuration(options: DemoIdpOptions, apiResource: string, signingKey:
     // Every registered client may refresh (offline_access is not required).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     ttl: {
+      ClientCredentials: 600,
       Session: 8 * 3600,
       Grant: 8 * 3600,
       RefreshToken: 8 * 3600,
@@ -193,7 +194,8 @@ function configuration(options: DemoIdpOptions, apiResource: string, signingKey:
     },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
+      // A client may revoke only its own tokens.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       introspection: { enabled: true },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: true },
@@ -218,6 +220,12 @@ function configuration(options: DemoIdpOptions, apiResource: string, signingKey:
           jwt: { sign: { alg: 'RS256' } },
         }),
       },
+    },
+    // The demo's clients all live on loopback, which oidc-provider's SSRF guard (rightly) refuses to
+    // call for back-channel logout. A demo provider may: drop the guarded dispatcher.
+    fetch: (url, init) => {
+      delete (init as { dispatcher?: unknown } | undefined)?.dispatcher;
+      return fetch(url, init);
     },
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     renderError: async (ctx, out) => {

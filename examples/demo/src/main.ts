@@ -32,6 +32,8 @@ async function main(): Promise<void> {
         clientSecret,
         redirectUris: [`${APP_URL}/api/auth/callback`],
         postLogoutRedirectUris: [`${APP_URL}/`],
+        // Signing out at the provider ends the Gatehouse session too.
+        backchannelLogoutUri: `${APP_URL}/api/auth/backchannel-logout`,
       },
     ],
   });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatehouseError } from '../src/errors.js';
+import { assertSameUser } from '../src/oidc/id-token-checks.js';
 import { safeReturnTo } from '../src/oidc/return-to.js';
 import { checkedRestPath } from '../src/proxy/path.js';
 import { MemoryStore } from '../src/session/memory-store.js';
@@ -92,7 +93,7 @@ const session = (sub: string): SessionData => ({
   iss: 'https://idp',
   sub,
   claims: { sub },
-  tokens: { accessToken: 'at', tokenType: 'Bearer' },
+  tokens: { accessToken: 'at', tokenType: 'Bearer', obtainedAt: Date.now() },
   createdAt: Date.now(),
   touchedAt: Date.now(),
   expiresAt: Date.now() + 60_000,
@@ -150,5 +151,32 @@ describe('Sealer', () => {
     }
     const expired = await sealer.seal({ x: 1 }, -5000);
     assert.equal(await sealer.unseal(expired), undefined);
+  });
+});
+
+describe('assertSameUser (refreshed ID tokens, OIDC Core §12.2)', () => {
+  const original = { iss: 'https://idp', sub: 'alice', aud: 'bff', azp: 'bff', auth_time: 1000, iat: 1, exp: 2 };
+
+  it('accepts a new ID token about the same sign-in, with aud as string or array', () => {
+    assertSameUser(original, { ...original, iat: 50, exp: 60 });
+    assertSameUser(original, { ...original, aud: ['bff'] });
+    assertSameUser(original, { iss: 'https://idp', sub: 'alice', aud: 'bff' }); // azp and auth_time may be left out
+  });
+
+  it('refuses a different issuer, subject, audience, azp or auth_time', () => {
+    for (const changed of [
+      { iss: 'https://evil.test' },
+      { sub: 'mallory' },
+      { aud: 'other' },
+      { aud: ['bff', 'other'] },
+      { azp: 'other' },
+      { auth_time: 2000 },
+    ]) {
+      assert.throws(
+        () => assertSameUser(original, { ...original, ...changed }),
+        (e: unknown) => e instanceof GatehouseError && e.code === 'session_expired',
+        JSON.stringify(changed),
+      );
+    }
   });
 });
