@@ -74,6 +74,10 @@ export const ERROR_CODES = {
     message: 'The service behind this API did not answer in time.',
   },
   server_error: { status: 500, message: 'Something went wrong.' },
+  session_too_large: {
+    status: 500,
+    message: 'This sign-in produced more data than fits in cookies. Please contact the administrator.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -18,8 +18,10 @@ import { adminRoutes } from './ops/admin.js';
 import { loggerOptions } from './ops/logger.js';
 import { proxyRoutes } from './proxy/proxy-routes.js';
 import type { Services } from './services.js';
-import { MemoryStore } from './session/memory-store.js';
-import { SessionManager } from './session/session-manager.js';
+import { createStore } from './session/create-store.js';
+import { CookieSessions } from './session/cookie-sessions.js';
+import type { SessionManager } from './session/session-manager.js';
+import { StoreSessions } from './session/store-sessions.js';
 import { isDeepLink, sendIndex, spaRoutes } from './static/spa.js';
 import { TokenManager } from './tokens/token-manager.js';
 
@@ -42,11 +44,22 @@ export interface Gatehouse {
  */
 export async function createGatehouse(input: GatehouseConfigInput | GatehouseConfig): Promise<Gatehouse> {
   const config = isEffectiveConfig(input) ? input : parseConfig(input);
-  const store = new MemoryStore({
-    maxSessions: config.session.memory.maxSessions,
+  const app = Fastify({
+    logger: loggerOptions(config),
+    // Fastify accepts a hop count at runtime; its types only list the other forms.
+    trustProxy: config.server.trustProxy as boolean | string[],
+    bodyLimit: config.server.bodyLimit,
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    clientErrorHandler: answerClientError,
   });
   const oidc = new OidcClient(config.oidc);
-  const sessions = new SessionManager(config, store);
+  const sessions: SessionManager =
+    config.session.store === 'cookie'
+      ? new CookieSessions(config)
+      : new StoreSessions(config, createStore(config, app.log));
   const services: Services = {
     config,
     oidc,
@@ -60,20 +73,9 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
   };
   const onError = answerError({
     loginPath: `${config.basePath}/auth/login`,
-    onSessionExpired: (reply) => sessions.clearCookie(reply),
+    onSessionExpired: (reply) => sessions.clearCookie(reply.request, reply),
   });
 
-  const app = Fastify({
-    logger: loggerOptions(config),
-    // Fastify accepts a hop count at runtime; its types only list the other forms.
-    trustProxy: config.server.trustProxy as boolean | string[],
-    bodyLimit: config.server.bodyLimit,
-    requestIdHeader: false,
-    genReqId: () => randomUUID(),
-    logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
-    clientErrorHandler: answerClientError,
-  });
   await app.register(fastifyCookie);
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ req: request, res: reply, ms: Math.round(reply.elapsedTime) }, 'request completed');
@@ -129,7 +131,7 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
     async close() {
       await admin?.close();
       await app.close();
-      await store.close();
+      await sessions.close();
     },
   };
 }

@@ -16,6 +16,7 @@ export type RouteConfig = ParsedRoute & { readonly requireSession: boolean };
 export type GatehouseConfig = ParsedConfig & {
   readonly routes: readonly RouteConfig[];
   readonly oidc: ParsedConfig['oidc'] & {
+    readonly backchannelLogout: boolean;
     /** publicUrl + basePath + "/auth/callback"; never built from request headers. */
     readonly redirectUri: string;
     readonly postLogoutRedirectUri: string;
@@ -166,6 +167,7 @@ function crossFieldProblems(config: ParsedConfig): string[] {
       problems.push(`oidc.authorizationParams.${key}: set by Gatehouse itself and cannot be configured`);
     }
   }
+  problems.push(...storeProblems(config));
   const seen = new Set<string>();
   config.routes.forEach((route, i) => {
     if (seen.has(route.path)) problems.push(`routes[${i}].path: "${route.path}" is configured twice`);
@@ -187,6 +189,33 @@ function crossFieldProblems(config: ParsedConfig): string[] {
   return problems;
 }
 
+/** A store must be reachable, and a configuration must not ask for what its store cannot do. */
+function storeProblems(config: ParsedConfig): string[] {
+  const { store, redis } = config.session;
+  const problems: string[] = [];
+  if (store === 'redis') {
+    if (!redis) return ['session.redis: is required when session.store is "redis"'];
+    if (redis.mode === 'standalone' && !redis.url) problems.push('session.redis.url: is required in standalone mode');
+    if (redis.mode !== 'standalone' && redis.nodes.length === 0) {
+      problems.push(`session.redis.nodes: at least one node is required in ${redis.mode} mode`);
+    }
+    if (redis.mode === 'sentinel' && !redis.sentinelName)
+      problems.push('session.redis.sentinelName: is required in sentinel mode');
+  } else if (redis) {
+    problems.push('session.redis: only used when session.store is "redis"');
+  }
+  if (store === 'cookie') {
+    // These need a server-side record of every session; a sealed cookie is not one.
+    if (config.oidc.backchannelLogout === true) {
+      problems.push('oidc.backchannelLogout: needs server-side sessions; not possible with session.store "cookie"');
+    }
+    if (config.admin.token !== undefined) {
+      problems.push('admin.token: session admin needs server-side sessions; not possible with session.store "cookie"');
+    }
+  }
+  return problems;
+}
+
 function withDerivedValues(config: ParsedConfig): GatehouseConfig {
   const publicOrigin = new URL(config.publicUrl).origin;
   const effective = {
@@ -200,6 +229,7 @@ function withDerivedValues(config: ParsedConfig): GatehouseConfig {
     oidc: {
       ...config.oidc,
       redirectUri: `${publicOrigin}${config.basePath}/auth/callback`,
+      backchannelLogout: config.oidc.backchannelLogout ?? config.session.store !== 'cookie',
       postLogoutRedirectUri: config.oidc.postLogoutRedirectUri ?? `${publicOrigin}/`,
     },
   };

@@ -144,8 +144,9 @@ export const configSchema = z.strictObject({
         description:
           'Refresh an access token this long before it expires (capped at half its lifetime). "0s" refreshes only once expired.',
       }),
-      backchannelLogout: bool().default(true).meta({
-        description: 'Accept OIDC Back-Channel Logout at basePath + "/auth/backchannel-logout".',
+      backchannelLogout: bool().optional().meta({
+        description:
+          'Accept OIDC Back-Channel Logout at basePath + "/auth/backchannel-logout". Default: on, except with store "cookie" (which cannot end sessions server-side).',
       }),
       loginTimeout: duration.prefault('10m').meta({
         description: 'How long a started sign-in may take before its transaction expires.',
@@ -158,8 +159,9 @@ export const configSchema = z.strictObject({
     .meta({ description: "The OpenID Provider and this client's registration there." }),
   session: z
     .strictObject({
-      store: z.enum(['memory']).default('memory').meta({
-        description: 'Where sessions live. "memory": this process only.',
+      store: z.enum(['memory', 'redis', 'cookie']).default('memory').meta({
+        description:
+          'Where sessions live. "memory": this process (one instance; lost on restart). "redis": shared by every instance. "cookie": sealed into the browser\'s cookies, no store (no server-side revocation: see docs).',
       }),
       cookieName: z
         .string()
@@ -185,6 +187,50 @@ export const configSchema = z.strictObject({
         })
         .prefault({})
         .meta({ description: 'Settings of the "memory" store.' }),
+      redis: z
+        .strictObject({
+          mode: z.enum(['standalone', 'sentinel', 'cluster']).default('standalone').meta({
+            description: 'How to reach Redis: one server (url), Sentinel (nodes + sentinelName), or Cluster (nodes).',
+          }),
+          url: z
+            .string()
+            .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+            .optional()
+            .meta({ description: 'Standalone server, e.g. "rediss://cache.internal:6379/0" (rediss: TLS).' }),
+          nodes: z
+            .array(z.string().regex(/^[^\s:]+:\d+$/, 'expected "host:port"'))
+            .default([])
+            .meta({ description: 'Sentinel or cluster nodes, "host:port" each.' }),
+          sentinelName: z.string().optional().meta({ description: 'Sentinel: the name of the monitored master.' }),
+          username: z.string().optional().meta({ description: 'ACL user name (Redis 6+, ElastiCache RBAC).' }),
+          password: secret(1, 'a password', 'AUTH password or ACL password. Use ${ENV_VAR} substitution.').optional(),
+          tls: bool()
+            .default(false)
+            .meta({ description: 'Connect with TLS (implied by rediss://). Certificates are verified.' }),
+          tlsCaFile: z
+            .string()
+            .optional()
+            .meta({ description: 'PEM file of the CA that signed the server certificate, when not a public CA.' }),
+          keyPrefix: z
+            .string()
+            .default('gatehouse:')
+            .meta({ description: 'Prefix of every key, so several apps can share one Redis.' }),
+          commandTimeout: duration.prefault('1s').meta({
+            description: 'A command not answered in this time fails; the request gets 503 session_store_unavailable.',
+          }),
+          connectTimeout: duration.prefault('5s').meta({ description: 'Time allowed to (re)connect.' }),
+        })
+        .optional()
+        .meta({ description: 'Settings of the "redis" store.' }),
+      cookieMode: z
+        .strictObject({
+          maxChunks: positiveInt().default(4).meta({
+            description:
+              'Most cookies one sealed session may span (each at most 4096 bytes). A bigger session fails sign-in with session_too_large.',
+          }),
+        })
+        .prefault({})
+        .meta({ description: 'Settings of the "cookie" store.' }),
     })
     .meta({ description: 'Sessions: cookie, lifetime, storage.' }),
   routes: z.array(routeSchema).default([]).meta({ description: 'API routes proxied to upstreams.' }),

@@ -11,7 +11,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors.js';
 import { csrfHeaderProblem, navigationProblem } from '../security/request-checks.js';
-import { sessionKey, type ActiveSession } from '../session/session-manager.js';
+import type { ActiveSession } from '../session/session-manager.js';
 import { userClaims } from '../session/session.js';
 import type { Services } from '../services.js';
 import { safeReturnTo } from './return-to.js';
@@ -31,8 +31,8 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
     const query = new URLSearchParams(rawQuery(request));
     if (query.getAll('returnTo').length > 1) throw new GatehouseError('invalid_return_to');
     const returnTo = safeReturnTo(query.get('returnTo') ?? undefined, config.publicOrigin);
-    const { url, transaction } = await oidc.startLogin(returnTo, sessions.cookieSessionId(request));
-    await transactions.save(request, reply, transaction);
+    const { url, transaction } = await oidc.startLogin(returnTo, sessions.cookieSessionKey(request));
+    transactions.save(request, reply, transaction);
     noStore(reply);
     return reply.redirect(url, 302);
   });
@@ -53,7 +53,7 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
       throw new GatehouseError('invalid_state', {
         detail: 'callback without state',
       });
-    const transaction = await transactions.take(request, reply, state);
+    const transaction = transactions.take(request, reply, state);
     if (!transaction)
       throw new GatehouseError('invalid_state', {
         detail: 'no matching login transaction',
@@ -67,8 +67,8 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
     }
     const result = await oidc.finishLogin(query, transaction);
     // A new id at every sign-in: whatever session (or planted cookie) came before is ended.
-    for (const id of new Set([transaction.previousSessionId, sessions.cookieSessionId(request)])) {
-      if (id !== undefined) await sessions.discard(sessionKey(id));
+    for (const key of new Set([transaction.previousSessionId, sessions.cookieSessionKey(request)])) {
+      if (key !== undefined) await sessions.discard(key);
     }
     await sessions.create(reply, {
       iss: String(result.claims.iss),
@@ -102,8 +102,8 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
     noStore(reply);
     const csrf = csrfHeaderProblem(request);
     if (csrf) throw csrf;
-    const session = await sessions.load(request, { slide: false });
-    return { logoutUrl: await endSession(reply, session) };
+    const session = await sessions.load(request, reply, { slide: false });
+    return { logoutUrl: await endSession(request, reply, session) };
   });
 
   app.get('/auth/logout', async (request, reply) => {
@@ -113,18 +113,22 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
       throw new GatehouseError('invalid_request', {
         detail: 'logout link without one sid',
       });
-    const session = await sessions.load(request, { slide: false });
+    const session = await sessions.load(request, reply, { slide: false });
     if (session && !sameSecret(sid[0]!, session.data.logoutKey)) {
       throw new GatehouseError('invalid_request', {
         detail: 'logout link sid does not match the session',
       });
     }
-    return reply.redirect(await endSession(reply, session), 302);
+    return reply.redirect(await endSession(request, reply, session), 302);
   });
 
   /** Ends the session and returns where the browser should go next (the provider's end-session URL). */
-  async function endSession(reply: FastifyReply, session: ActiveSession | undefined): Promise<string> {
-    await sessions.end(reply, session);
+  async function endSession(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    session: ActiveSession | undefined,
+  ): Promise<string> {
+    await sessions.end(request, reply, session);
     if (session) {
       reply.log.info({ sub: session.data.sub }, 'signed out');
       // RFC 7009: the refresh token dies with the session (best effort: the session is over either way).

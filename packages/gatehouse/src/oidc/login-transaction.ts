@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Sealer } from '../session/sealer.js';
+import { Aead } from '../session/aead.js';
 
 export interface LoginTransaction {
   state: string;
@@ -15,8 +15,8 @@ export interface LoginTransaction {
   codeVerifier: string;
   returnTo: string;
   /**
-   * The session the browser had when sign-in started. The callback arrives cross-site, so the
-   * SameSite=Strict session cookie is not sent there; this is how the callback can end it.
+   * The key of the session the browser had when sign-in started. The callback arrives cross-site,
+   * so the SameSite=Strict session cookie is not sent there; this is how the callback can end it.
    */
   previousSessionId?: string;
 }
@@ -25,13 +25,13 @@ export interface LoginTransaction {
 const MAX_PENDING = 3;
 
 export class LoginTransactions {
-  readonly #sealer: Sealer;
+  readonly #aead: Aead;
   readonly #prefix: string;
   readonly #ttlMs: number;
   readonly #cookieOptions: CookieSerializeOptions;
 
   constructor(options: { secrets: readonly string[]; sessionCookieName: string; ttlMs: number }) {
-    this.#sealer = new Sealer(options.secrets, 'login-transaction');
+    this.#aead = new Aead(options.secrets, 'login-transaction');
     this.#prefix = `${options.sessionCookieName}-login-`;
     this.#ttlMs = options.ttlMs;
     this.#cookieOptions = {
@@ -44,23 +44,24 @@ export class LoginTransactions {
   }
 
   /** Seals the transaction into its own cookie on `reply`. */
-  async save(request: FastifyRequest, reply: FastifyReply, tx: LoginTransaction): Promise<void> {
+  save(request: FastifyRequest, reply: FastifyReply, tx: LoginTransaction): void {
     const pending = Object.keys(request.cookies).filter((name) => name.startsWith(this.#prefix));
     if (pending.length >= MAX_PENDING) for (const name of pending) this.#clear(reply, name);
-    const sealed = await this.#sealer.seal({ ...tx }, this.#ttlMs);
-    reply.setCookie(this.#cookieName(tx.state), sealed, this.#cookieOptions);
+    const name = this.#cookieName(tx.state);
+    reply.setCookie(name, this.#aead.sealJson(tx, name, this.#ttlMs), this.#cookieOptions);
   }
 
   /**
    * Finds, opens and clears the transaction this `state` belongs to. Undefined when there is none
    * (unknown state, expired, tampered, or another browser's).
    */
-  async take(request: FastifyRequest, reply: FastifyReply, state: string): Promise<LoginTransaction | undefined> {
+  take(request: FastifyRequest, reply: FastifyReply, state: string): LoginTransaction | undefined {
     const name = this.#cookieName(state);
     const sealed = request.cookies[name];
     if (sealed === undefined) return undefined;
     this.#clear(reply, name);
-    const payload = await this.#sealer.unseal(sealed);
+    // The name is the associated data: a transaction sealed for one state opens under no other.
+    const payload = this.#aead.openJson(sealed, name) as Partial<LoginTransaction> | undefined;
     if (!payload || payload.state !== state) return undefined;
     const { nonce, codeVerifier, returnTo, previousSessionId } = payload;
     if (typeof nonce !== 'string' || typeof codeVerifier !== 'string' || typeof returnTo !== 'string') {

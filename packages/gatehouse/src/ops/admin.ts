@@ -16,7 +16,7 @@ export async function adminRoutes(app: FastifyInstance, services: Services): Pro
 
   app.get('/readyz', async (_request, reply) => {
     const [store, idp] = await Promise.all([
-      services.sessions.store.ping().then(ok, down),
+      services.sessions.ping().then(ok, down),
       services.oidc.configuration().then(ok, down),
     ]);
     const ready = store === 'ok' && idp === 'ok';

@@ -32,7 +32,9 @@ export async function proxyRoutes(app: FastifyInstance, services: Services): Pro
     const prefix = `${config.basePath}${route.path}`;
 
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-      const session = route.requireSession ? await sessions.require(request, reply) : await sessions.load(request);
+      const session = route.requireSession
+        ? await sessions.require(request, reply)
+        : await sessions.load(request, reply);
       const csrf = csrfHeaderProblem(request);
       if (csrf) throw csrf;
       const url = request.raw.url!;

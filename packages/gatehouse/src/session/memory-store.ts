@@ -3,53 +3,9 @@
  * recently written sessions are evicted first), expiring (checked on read, swept periodically),
  * and indexed by provider session (sid) and user (sub).
  */
+import { ExpiringMap } from './expiring-map.js';
 import type { SessionData } from './session.js';
 import { indexKeys, queryKey, type SessionQuery, type SessionStore } from './store.js';
-
-interface Entry<T> {
-  value: T;
-  expiresAt: number;
-}
-
-/** A Map with a size bound and per-entry expiry; insertion order doubles as recency of writes. */
-class ExpiringMap<T> {
-  readonly #entries = new Map<string, Entry<T>>();
-  constructor(
-    readonly maxEntries: number,
-    readonly onRemove: (key: string, value: T) => void = () => {},
-  ) {}
-
-  get(key: string, now = Date.now()): T | undefined {
-    const entry = this.#entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= now) {
-      this.delete(key);
-      return undefined;
-    }
-    return entry.value;
-  }
-
-  set(key: string, value: T, ttlMs: number): void {
-    this.delete(key); // re-insert at the end: most recently written
-    this.#entries.set(key, { value, expiresAt: Date.now() + ttlMs });
-    if (this.#entries.size > this.maxEntries) this.delete(this.#entries.keys().next().value!);
-  }
-
-  delete(key: string): void {
-    const entry = this.#entries.get(key);
-    if (!entry) return;
-    this.#entries.delete(key);
-    this.onRemove(key, entry.value);
-  }
-
-  sweep(now = Date.now()): void {
-    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.delete(key);
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-}
 
 export class MemoryStore implements SessionStore {
   readonly #sessions: ExpiringMap<SessionData>;

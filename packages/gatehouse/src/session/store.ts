@@ -21,6 +21,12 @@ export interface SessionStore {
   find(query: SessionQuery): Promise<string[]>;
   /** Records a one-time value (a login `state`, a logout token `jti`); false if it was already recorded. */
   markUsed(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * A short exclusive lock across every instance sharing this store (for refreshing one session's
+   * tokens); resolves to its release function, or undefined while someone else holds it. Stores
+   * that live in one process need none: in-process single flight is enough there.
+   */
+  lock?(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
   /** Resolves when the store can serve requests; used by /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

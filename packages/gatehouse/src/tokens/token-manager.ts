@@ -2,17 +2,19 @@
  * Which credential a proxied request carries, and keeping it fresh.
  *
  * User tokens are refreshed shortly before they expire, and at most once per session no matter how
- * many requests need it at the same moment: the first caller runs the refresh-token grant, everyone
- * else waits for its result. A request that still holds the old token state after the refresh has
- * finished re-reads the session and uses the new token instead of refreshing again. Rotated refresh
- * tokens replace the old one before anyone can present it again.
+ * many requests need it at the same moment, on this instance (single flight) or on several (a store
+ * lock): the first caller runs the refresh-token grant, everyone else waits for its result. A
+ * request that still holds the old token state after the refresh has finished re-reads the session
+ * and uses the new token instead of refreshing again. Rotated refresh tokens replace the old one
+ * before anyone can present it again.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { GatehouseConfig } from '../config/load.js';
 import type { RouteConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { OidcClient } from '../oidc/client.js';
 import type { ActiveSession, SessionManager } from '../session/session-manager.js';
-import { userClaims, type TokenSet } from '../session/session.js';
+import { userClaims, type SessionData, type TokenSet } from '../session/session.js';
 import { SingleFlight } from './single-flight.js';
 
 export interface Credential {
@@ -22,12 +24,16 @@ export interface Credential {
 
 /** After an upstream 401, a token younger than this is not refreshed again (the API refuses it for another reason). */
 const MIN_TOKEN_AGE_FOR_RENEWAL_MS = 2_000;
+/** How often an instance waiting for another one's refresh looks again. */
+const LOCK_POLL_MS = 25;
 
 export class TokenManager {
   readonly #refreshes = new SingleFlight<TokenSet>();
   readonly #clientTokens = new Map<string, TokenSet>();
   readonly #clientFetches = new SingleFlight<TokenSet>();
   readonly #skewMs: number;
+  /** Longer than any refresh may take, so a lock only outlives a holder that died. */
+  readonly #lockTtlMs: number;
 
   constructor(
     config: GatehouseConfig,
@@ -35,6 +41,7 @@ export class TokenManager {
     private readonly sessions: SessionManager,
   ) {
     this.#skewMs = config.oidc.refreshSkew;
+    this.#lockTtlMs = config.oidc.timeout + 5_000;
   }
 
   /** The credential a request on `route` carries (refreshed first when needed), or undefined for none. */
@@ -71,22 +78,53 @@ export class TokenManager {
   async userTokens(session: ActiveSession, stale?: string): Promise<TokenSet> {
     const tokens = session.data.tokens;
     if (stale === undefined && this.#isFresh(tokens)) return tokens;
-    const fresh = await this.#refreshes.run(session.key, () => this.#refresh(session.key, stale ?? tokens.accessToken));
+    const fresh = await this.#refreshes.run(session.key, () => this.#refresh(session, stale ?? tokens.accessToken));
     session.data = { ...session.data, tokens: fresh };
     return fresh;
   }
 
-  async #refresh(key: string, stale: string): Promise<TokenSet> {
-    const current = await this.sessions.read(key);
+  /**
+   * Refreshes under the session's store lock, so instances sharing the store refresh it once between
+   * them: whoever holds the lock runs the grant, the others wait and pick up the stored result. A
+   * holder that dies leaves a lock that expires, after which a waiter takes over.
+   */
+  async #refresh(session: ActiveSession, stale: string): Promise<TokenSet> {
+    const giveUpAt = Date.now() + 2 * this.#lockTtlMs;
+    for (;;) {
+      const current = await this.#current(session);
+      // Someone else (here or on another instance) refreshed meanwhile: use their result.
+      if (current.tokens.accessToken !== stale && this.#isFresh(current.tokens)) return current.tokens;
+      const release = await this.sessions.lock(session.key, this.#lockTtlMs);
+      if (release) {
+        try {
+          return await this.#refreshHolding(session, stale);
+        } finally {
+          await release().catch(() => {}); // an unreleased lock expires by itself
+        }
+      }
+      if (Date.now() > giveUpAt) {
+        throw new GatehouseError('idp_unavailable', { detail: 'waited too long for another instance to refresh' });
+      }
+      await sleep(LOCK_POLL_MS);
+    }
+  }
+
+  async #current(session: ActiveSession): Promise<SessionData> {
+    const current = await this.sessions.latest(session);
     if (!current) throw new GatehouseError('session_expired', { detail: 'session ended before its refresh' });
-    // Someone else refreshed while this request held the old state: use their result.
+    return current;
+  }
+
+  async #refreshHolding(session: ActiveSession, stale: string): Promise<TokenSet> {
+    // Re-read under the lock: the previous holder may have finished just before we got it.
+    const current = await this.#current(session);
     if (current.tokens.accessToken !== stale && this.#isFresh(current.tokens)) return current.tokens;
     let refreshed: Awaited<ReturnType<OidcClient['refresh']>>;
     try {
       refreshed = await this.oidc.refresh(current.tokens);
     } catch (error) {
       // The provider said no (invalid_grant, a different user...): the session cannot continue.
-      if (error instanceof GatehouseError && error.code === 'session_expired') await this.sessions.discard(key);
+      if (error instanceof GatehouseError && error.code === 'session_expired') await this.sessions.discard(session.key);
       throw error;
     }
     const data = {
@@ -95,7 +133,7 @@ export class TokenManager {
       claims: refreshed.claims ? userClaims(refreshed.claims) : current.claims,
     };
     // Only if the session still exists: a logout during the refresh must not be undone.
-    if (!(await this.sessions.update({ key, data }))) {
+    if (!(await this.sessions.update({ ...session, data }))) {
       throw new GatehouseError('session_expired', { detail: 'session ended during its refresh' });
     }
     return refreshed.tokens;

@@ -1,0 +1,197 @@
+/**
+ * Sessions in Redis (or Valkey, ElastiCache, Upstash): standalone, Sentinel or Cluster, with TLS
+ * and AUTH/ACL. What Redis holds is useless to whoever dumps it: keys are hashes of the session ids
+ * (SessionManager), and every record is sealed with AES-256-GCM (rotating keys) bound to its key.
+ *
+ * Layout (every name starts with keyPrefix; `{…}` is a cluster hash tag):
+ *   s:{key}   hash  d = sealed session, t = last activity (ms)   TTL: idle timeout, capped by absolute
+ *   l:{key}   string  refresh lock of that session (same slot as the session)
+ *   i:<hash>  sorted set of session keys by absolute expiry: sessions of one user (sub) or provider session (sid)
+ *   u:<hash>  one-time values (login state, logout token jti)
+ *
+ * Fail fast: no offline queue, a command timeout, so a Redis outage is a quick 503 rather than a
+ * hang; ioredis reconnects by itself and service resumes when Redis is back.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { GatehouseConfig } from '../config/load.js';
+import { Aead } from './aead.js';
+import type { SessionData } from './session.js';
+import { indexKeys, queryKey, type SessionQuery, type SessionStore } from './store.js';
+
+export type RedisConfig = NonNullable<GatehouseConfig['session']['redis']>;
+
+interface Scripts {
+  ghUpdate(key: string, sealed: Buffer, touchedAt: number, ttl: number): Promise<number>;
+  ghTouch(key: string, touchedAt: number, ttl: number): Promise<number>;
+  ghIndex(key: string, member: string, expiresAt: number, now: number): Promise<number>;
+  ghRelease(key: string, token: string): Promise<number>;
+}
+type Client = (Redis | Cluster) & Scripts;
+
+const SCRIPTS = {
+  // Replace a session only if it still exists.
+  ghUpdate: `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'd', ARGV[1], 't', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`,
+  // Record activity only if the session still exists, leaving its tokens alone.
+  ghTouch: `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 't', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`,
+  // Add a session to an index, drop entries past their absolute expiry, keep the index alive as long as its longest entry.
+  ghIndex: `redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local ttl = tonumber(ARGV[2]) - tonumber(ARGV[3])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1`,
+  // Release a lock only if we still hold it.
+  ghRelease: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`,
+};
+
+export interface RedisStoreOptions {
+  redis: RedisConfig;
+  secrets: readonly string[];
+  /** Called with connection errors (rate-limited by the caller if it wants); the store never throws them. */
+  onError?: (error: Error) => void;
+}
+
+export class RedisStore implements SessionStore {
+  readonly #client: Client;
+  readonly #aead: Aead;
+  readonly #prefix: string;
+
+  constructor(options: RedisStoreOptions) {
+    this.#client = connect(options.redis);
+    this.#client.on('error', (error: Error) => options.onError?.(error));
+    for (const [name, lua] of Object.entries(SCRIPTS)) this.#client.defineCommand(name, { numberOfKeys: 1, lua });
+    this.#aead = new Aead(options.secrets, 'session-at-rest');
+    this.#prefix = options.redis.keyPrefix;
+  }
+
+  async get(key: string): Promise<SessionData | undefined> {
+    const [sealed, touchedAt] = await this.#client.hmgetBuffer(this.#session(key), 'd', 't');
+    if (!sealed || !touchedAt) return undefined;
+    const plaintext = this.#aead.open(sealed, key);
+    if (!plaintext) return undefined; // sealed with a key no longer configured, or tampered with
+    return { ...(JSON.parse(plaintext.toString()) as SessionData), touchedAt: Number(touchedAt) };
+  }
+
+  async set(key: string, data: SessionData, ttlMs: number): Promise<void> {
+    // Index first: an index entry without its session is harmless, a session missing from its index is not.
+    const now = Date.now();
+    await Promise.all(indexKeys(data).map((name) => this.#client.ghIndex(this.#index(name), key, data.expiresAt, now)));
+    await this.#client
+      .multi()
+      .hset(this.#session(key), 'd', this.#seal(key, data), 't', data.touchedAt)
+      .pexpire(this.#session(key), Math.ceil(ttlMs))
+      .exec();
+  }
+
+  async update(key: string, data: SessionData, ttlMs: number): Promise<boolean> {
+    return (
+      (await this.#client.ghUpdate(this.#session(key), this.#seal(key, data), data.touchedAt, Math.ceil(ttlMs))) === 1
+    );
+  }
+
+  async touch(key: string, touchedAt: number, ttlMs: number): Promise<boolean> {
+    return (await this.#client.ghTouch(this.#session(key), touchedAt, Math.ceil(ttlMs))) === 1;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#client.del(this.#session(key));
+  }
+
+  async find(query: SessionQuery): Promise<string[]> {
+    const keys = await this.#client.zrangebyscore(this.#index(queryKey(query)), Date.now(), '+inf');
+    const live = await Promise.all(keys.map((key) => this.#client.exists(this.#session(key))));
+    return keys.filter((_, i) => live[i] === 1);
+  }
+
+  async markUsed(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.#client.set(this.#used(key), '1', 'PX', Math.ceil(ttlMs), 'NX')) === 'OK';
+  }
+
+  async lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+    const name = `${this.#prefix}l:{${key}}`;
+    const token = randomBytes(16).toString('base64url');
+    if ((await this.#client.set(name, token, 'PX', Math.ceil(ttlMs), 'NX')) !== 'OK') return undefined;
+    return async () => {
+      await this.#client.ghRelease(name, token);
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.#client.ping();
+  }
+
+  async close(): Promise<void> {
+    this.#client.disconnect();
+  }
+
+  #seal(key: string, data: SessionData): Buffer {
+    return this.#aead.seal(Buffer.from(JSON.stringify(data)), key);
+  }
+
+  #session(key: string): string {
+    return `${this.#prefix}s:{${key}}`;
+  }
+
+  #index(name: string): string {
+    return `${this.#prefix}i:${createHash('sha256').update(name).digest('base64url')}`;
+  }
+
+  #used(name: string): string {
+    return `${this.#prefix}u:${createHash('sha256').update(name).digest('base64url')}`;
+  }
+}
+
+function connect(config: RedisConfig): Client {
+  const common: RedisOptions = {
+    // Only when given: credentials in a redis:// URL must not be overridden by undefined.
+    ...(config.username === undefined ? {} : { username: config.username }),
+    ...(config.password === undefined ? {} : { password: config.password }),
+    connectTimeout: config.connectTimeout,
+    commandTimeout: config.commandTimeout,
+    // Fail fast while disconnected instead of queueing requests until Redis returns.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+    tls: tlsOptions(config),
+  };
+  if (config.mode === 'cluster') {
+    const options: ClusterOptions = {
+      redisOptions: common,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+      // ElastiCache with TLS: connect to the configured names so certificates match.
+      dnsLookup: (address, callback) => callback(null, address),
+    };
+    return new Cluster(config.nodes.map(hostPort), options) as Client;
+  }
+  if (config.mode === 'sentinel') {
+    return new Redis({
+      ...common,
+      sentinels: config.nodes.map(hostPort),
+      name: config.sentinelName,
+      sentinelUsername: config.username,
+      sentinelPassword: config.password,
+      enableTLSForSentinelMode: config.tls,
+    }) as Client;
+  }
+  return new Redis(config.url!, common) as Client;
+}
+
+function tlsOptions(config: RedisConfig): RedisOptions['tls'] {
+  const wantsTls = config.tls || config.url?.startsWith('rediss://');
+  if (!wantsTls) return undefined;
+  return config.tlsCaFile ? { ca: readFileSync(config.tlsCaFile) } : {};
+}
+
+function hostPort(node: string): { host: string; port: number } {
+  const at = node.lastIndexOf(':');
+  return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+}

@@ -1,0 +1,102 @@
+/**
+ * Sessions kept in a store (memory or Redis). The cookie holds only the opaque session id; the
+ * store only ever sees its hash (the session key), so a dump of the store yields no usable cookie.
+ * Strict mode: an id the store does not know is never adopted or reissued.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { GatehouseConfig } from '../config/load.js';
+import { SessionManager, guardStore, type ActiveSession, type NewSession } from './session-manager.js';
+import { isSessionId, newSessionId, type SessionData } from './session.js';
+import type { SessionQuery, SessionStore } from './store.js';
+
+/** The store key of a session id. */
+export function sessionKey(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
+export class StoreSessions extends SessionManager {
+  constructor(
+    config: GatehouseConfig,
+    readonly store: SessionStore,
+  ) {
+    super(config);
+  }
+
+  cookieSessionKey(request: FastifyRequest): string | undefined {
+    const id = request.cookies[this.cookieName];
+    return isSessionId(id) ? sessionKey(id) : undefined;
+  }
+
+  async load(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    options: { slide?: boolean } = {},
+  ): Promise<ActiveSession | undefined> {
+    const key = this.cookieSessionKey(request);
+    if (key === undefined) return undefined;
+    const data = await this.read(key);
+    if (!data) return undefined;
+    const session: ActiveSession = { key, data, reply };
+    const now = Date.now();
+    if (this.shouldTouch(data, options, now)) {
+      session.data = { ...data, touchedAt: now };
+      if (!(await guardStore(this.store.touch(key, now, this.idleExpiresAt(session.data) - now)))) return undefined;
+    }
+    return session;
+  }
+
+  async read(key: string): Promise<SessionData | undefined> {
+    const data = await guardStore(this.store.get(key));
+    if (!data) return undefined;
+    if (this.isExpired(data)) {
+      await this.discard(key);
+      return undefined;
+    }
+    return data;
+  }
+
+  latest(session: ActiveSession): Promise<SessionData | undefined> {
+    return this.read(session.key);
+  }
+
+  async create(reply: FastifyReply, fields: NewSession): Promise<ActiveSession> {
+    const id = newSessionId();
+    const session: ActiveSession = { key: sessionKey(id), data: this.newSessionData(fields), reply };
+    await guardStore(this.store.set(session.key, session.data, this.idleExpiresAt(session.data) - Date.now()));
+    reply.setCookie(this.cookieName, id, this.cookieOptions);
+    return session;
+  }
+
+  async update(session: ActiveSession): Promise<boolean> {
+    const ttl = this.idleExpiresAt(session.data) - Date.now();
+    if (ttl <= 0) return false;
+    return guardStore(this.store.update(session.key, session.data, ttl));
+  }
+
+  discard(key: string): Promise<void> {
+    return guardStore(this.store.delete(key));
+  }
+
+  find(query: SessionQuery): Promise<string[]> {
+    return guardStore(this.store.find(query));
+  }
+
+  markUsed(key: string, ttlMs: number): Promise<boolean> {
+    return guardStore(this.store.markUsed(key, ttlMs));
+  }
+
+  async lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+    // A store in one process needs no lock: in-process single flight already serialises refreshes.
+    if (!this.store.lock) return async () => {};
+    return guardStore(this.store.lock(key, ttlMs));
+  }
+
+  ping(): Promise<void> {
+    return this.store.ping();
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
