@@ -119,6 +119,11 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
     admin,
     services,
     async listen() {
+      // Serve from the first request on when the store is up; when it is not, start anyway: requests
+      // get 503 session_store_unavailable and /readyz says so until it comes back.
+      await sessions.connect(config.session.redis?.connectTimeout ?? 0).catch((error: unknown) => {
+        app.log.error({ err: error }, 'session store not reachable at startup; retrying in the background');
+      });
       await app.listen({ host: config.server.host, port: config.server.port });
       const url = `http://${hostForUrl(app.server.address() as AddressInfo)}`;
       if (!admin) return { url };

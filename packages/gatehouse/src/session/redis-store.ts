@@ -124,6 +124,21 @@ export class RedisStore implements SessionStore {
     };
   }
 
+  async connect(timeoutMs: number): Promise<void> {
+    if (this.#client.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#client.off('ready', ready);
+        reject(new Error(`not connected to Redis within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const ready = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#client.once('ready', ready);
+    });
+  }
+
   async ping(): Promise<void> {
     await this.#client.ping();
   }

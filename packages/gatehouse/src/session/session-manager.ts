@@ -70,6 +70,8 @@ export abstract class SessionManager {
   abstract lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
   /** The key of the session this request's cookie names (not checked for liveness), if any. */
   abstract cookieSessionKey(request: FastifyRequest): string | undefined;
+  /** Waits (at most `timeoutMs`) for the backing store's first connection; rejects if it does not come. */
+  async connect(_timeoutMs: number): Promise<void> {}
   /** Resolves when sessions can be served; used by /readyz. */
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;

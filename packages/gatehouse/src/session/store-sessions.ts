@@ -92,6 +92,10 @@ export class StoreSessions extends SessionManager {
     return guardStore(this.store.lock(key, ttlMs));
   }
 
+  override async connect(timeoutMs: number): Promise<void> {
+    await this.store.connect?.(timeoutMs);
+  }
+
   ping(): Promise<void> {
     return this.store.ping();
   }

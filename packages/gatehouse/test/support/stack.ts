@@ -18,6 +18,10 @@ export interface Stack {
   upstream: TestUpstream;
   gatehouse: Gatehouse;
   clientSecret: string;
+  /** The configuration this stack's Gatehouse was built from. */
+  config: GatehouseConfigInput;
+  /** Another Gatehouse instance with the same configuration (sharing the store), on its own port. */
+  peer(): Promise<{ url: string; gatehouse: Gatehouse }>;
   close(): Promise<void>;
 }
 
@@ -75,8 +79,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     session: { secrets: [randomBytes(32).toString('base64url')] },
     routes: [{ path: '/orders', upstream: `${upstream.url}/orders` }],
   };
-  const gatehouse = await createGatehouse(options.gatehouse ? options.gatehouse(defaults) : defaults);
+  const config = options.gatehouse ? options.gatehouse(defaults) : defaults;
+  const gatehouse = await createGatehouse(config);
   const { adminUrl } = await gatehouse.listen();
+  const peers: Gatehouse[] = [];
   return {
     app,
     admin: adminUrl!,
@@ -84,8 +90,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     upstream,
     gatehouse,
     clientSecret,
+    config,
+    async peer() {
+      const peer = await createGatehouse({
+        ...config,
+        server: { ...config.server, port: 0 },
+        admin: { ...config.admin, port: 0 },
+      });
+      peers.push(peer);
+      const { url } = await peer.listen();
+      return { url, gatehouse: peer };
+    },
     async close() {
-      await gatehouse.close();
+      await Promise.all([gatehouse, ...peers].map((g) => g.close()));
       await Promise.all([idp.close(), upstream.close()]);
     },
   };

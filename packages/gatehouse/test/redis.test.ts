@@ -1,0 +1,233 @@
+/**
+ * The Redis store with a real Redis: instances acting as one, exactly one refresh across
+ * instances, nothing usable at rest, key rotation, and outages that lose no session.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import type { GatehouseConfigInput } from '../src/config/schema.js';
+import { TestBrowser } from './support/browser.js';
+import { REDIS_URL, dumpRedis, redisUnavailable, startPrivateRedis, testPrefix } from './support/redis.js';
+import { leakedTokens, signIn, startStack, type Stack } from './support/stack.js';
+
+const skip = await redisUnavailable();
+
+/** The stack's default configuration, with sessions in Redis under a prefix of their own. */
+function inRedis(url: string, prefix: string, more: (c: GatehouseConfigInput) => GatehouseConfigInput = (c) => c) {
+  return (defaults: GatehouseConfigInput): GatehouseConfigInput =>
+    more({ ...defaults, session: { ...defaults.session!, store: 'redis', redis: { url, keyPrefix: prefix } } });
+}
+
+describe('redis store: many instances acting as one', { skip }, () => {
+  const prefix = testPrefix();
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      idp: { accessTokenTtlSeconds: 2 },
+      gatehouse: inRedis(REDIS_URL, prefix, (c) => ({ ...c, oidc: { ...c.oidc, refreshSkew: '0s' } })),
+    });
+  });
+  after(() => stack.close());
+
+  it('serves a session created on instance A from instance B, and a logout on B ends it on A', async () => {
+    const b = await stack.peer();
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    assert.equal((await browser.api(`${b.url}/api/orders/1`)).status, 200, 'B knows the session');
+    assert.equal(JSON.parse((await browser.api(`${b.url}/api/auth/user`)).body).sub, 'alice');
+    const cookie = await browser.cookie(stack.app, '__Host-gatehouse');
+    assert.equal((await browser.api(`${b.url}/api/auth/logout`, { method: 'POST' })).status, 200);
+    const replay = await new TestBrowser().request(`${stack.app}/api/orders`, {
+      headers: { cookie: `__Host-gatehouse=${cookie}`, 'x-csrf': '1' },
+    });
+    assert.equal(replay.status, 401, 'A no longer honours it');
+  });
+
+  it('refreshes once across two instances: 50 concurrent calls split over both after expiry', async () => {
+    const b = await stack.peer();
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    for (let round = 1; round <= 2; round++) {
+      await sleep(2200);
+      const refreshes = stack.idp.grants.filter((g) => g.grantType === 'refresh_token').length;
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => browser.api(`${i % 2 ? b.url : stack.app}/api/orders/${i}`)),
+      );
+      assert.deepEqual(new Set(responses.map((r) => r.status)), new Set([200]), `round ${round}: all succeeded`);
+      const grants = stack.idp.grants.filter((g) => g.grantType === 'refresh_token').slice(refreshes);
+      assert.equal(grants.length, 1, `round ${round}: exactly one refresh grant across both instances`);
+      assert.ok(grants[0]!.ok);
+    }
+  });
+
+  it('keeps nothing usable in Redis: no token, no session id, no user id in clear', async () => {
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    await browser.api(`${stack.app}/api/orders`);
+    const sessionId = (await browser.cookie(stack.app, '__Host-gatehouse'))!;
+    const dump = await dumpRedis(REDIS_URL, prefix);
+    assert.ok(dump.size > 0);
+    const everything = [...dump].map(([k, v]) => `${k}\n${v}`).join('\n');
+    const tokens = stack.idp.issuedTokens().flatMap((t) => [t, ...t.split('.').filter((part) => part.length > 20)]);
+    for (const token of tokens) assert.ok(!everything.includes(token), 'a token (or a part of one) is stored in clear');
+    assert.ok(!everything.includes(sessionId), 'the raw session id is stored');
+    assert.ok(!everything.includes('eyJ'), 'something JWT-shaped is stored in clear');
+    assert.ok(!everything.includes('alice'), 'the user id is stored in clear');
+  });
+
+  it('lets each session expire by itself after the idle timeout, capped by the absolute lifetime', async () => {
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    const client = new Redis(REDIS_URL);
+    try {
+      const keys = await client.keys(`${prefix}s:*`);
+      const ttls = await Promise.all(keys.map((k) => client.pttl(k)));
+      for (const ttl of ttls) assert.ok(ttl > 0 && ttl <= 30 * 60_000, `ttl ${ttl} follows the 30 min idle timeout`);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describe('redis store: secrets rotate without logging anyone out', { skip }, () => {
+  it('opens sessions sealed with the previous secret after a new one is added first', async () => {
+    const prefix = testPrefix();
+    const oldSecret = randomBytes(32).toString('base64url');
+    const stack = await startStack({
+      gatehouse: inRedis(REDIS_URL, prefix, (c) => ({ ...c, session: { ...c.session!, secrets: [oldSecret] } })),
+    });
+    try {
+      const browser = new TestBrowser();
+      await signIn(browser, stack);
+      const rotated = await import('../src/index.js').then(({ createGatehouse }) =>
+        createGatehouse({
+          ...stack.config,
+          server: { ...stack.config.server, port: 0 },
+          admin: { enabled: false },
+          session: { ...stack.config.session!, secrets: [randomBytes(32).toString('base64url'), oldSecret] },
+        }),
+      );
+      const { url } = await rotated.listen();
+      try {
+        assert.equal((await browser.api(`${url}/api/auth/user`)).status, 200, 'the old session still opens');
+        const dropped = await import('../src/index.js').then(({ createGatehouse }) =>
+          createGatehouse({
+            ...stack.config,
+            server: { ...stack.config.server, port: 0 },
+            admin: { enabled: false },
+            session: { ...stack.config.session!, secrets: [randomBytes(32).toString('base64url')] },
+          }),
+        );
+        const { url: droppedUrl } = await dropped.listen();
+        assert.equal((await browser.api(`${droppedUrl}/api/auth/user`)).status, 401, 'a removed secret opens nothing');
+        await dropped.close();
+      } finally {
+        await rotated.close();
+      }
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('redis store: outages', { skip }, () => {
+  it('answers 503 fast while Redis is down, stays alive, and serves the same sessions when it is back', async () => {
+    const redis = await startPrivateRedis();
+    const stack = await startStack({
+      gatehouse: inRedis(redis.url, testPrefix(), (c) => ({
+        ...c,
+        session: { ...c.session!, redis: { ...c.session!.redis!, commandTimeout: '500ms', connectTimeout: '500ms' } },
+      })),
+    });
+    try {
+      const browser = new TestBrowser();
+      await signIn(browser, stack);
+      assert.equal((await browser.api(`${stack.app}/api/orders`)).status, 200);
+
+      await redis.stop();
+      const calls = stack.upstream.received.length;
+      for (let i = 0; i < 5; i++) {
+        const started = Date.now();
+        const response = await browser.api(`${stack.app}/api/orders`);
+        assert.equal(response.status, 503);
+        assert.equal(JSON.parse(response.body).error, 'session_store_unavailable');
+        assert.ok(Date.now() - started < 1500, 'fails fast instead of hanging');
+        assert.deepEqual(response.headers.getSetCookie(), [], 'the cookie is kept');
+      }
+      assert.equal(stack.upstream.received.length, calls, 'nothing forwarded without a session check');
+      assert.equal((await fetch(`${stack.admin}/readyz`)).status, 503);
+      assert.equal((await fetch(`${stack.admin}/healthz`)).status, 200, 'the process is fine');
+
+      await redis.start();
+      let status = 0;
+      for (let i = 0; i < 40 && status !== 200; i++) {
+        await sleep(100);
+        status = (await browser.api(`${stack.app}/api/orders`)).status;
+      }
+      assert.equal(status, 200, 'the same session works again');
+      assert.equal((await fetch(`${stack.admin}/readyz`)).status, 200);
+    } finally {
+      await stack.close();
+      await redis.close();
+    }
+  });
+
+  it('answers 503 within the command timeout when Redis hangs', async () => {
+    const redis = await startPrivateRedis();
+    const stack = await startStack({
+      gatehouse: inRedis(redis.url, testPrefix(), (c) => ({
+        ...c,
+        session: { ...c.session!, redis: { ...c.session!.redis!, commandTimeout: '300ms' } },
+      })),
+    });
+    try {
+      const browser = new TestBrowser();
+      await signIn(browser, stack);
+      redis.freeze();
+      const started = Date.now();
+      const response = await browser.api(`${stack.app}/api/orders`);
+      assert.equal(response.status, 503);
+      assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+      redis.thaw();
+      let status = 0;
+      for (let i = 0; i < 40 && status !== 200; i++) {
+        await sleep(100);
+        status = (await browser.api(`${stack.app}/api/orders`)).status;
+      }
+      assert.equal(status, 200);
+    } finally {
+      redis.thaw();
+      await stack.close();
+      await redis.close();
+    }
+  });
+});
+
+describe('redis store: back-channel logout and session admin', { skip }, () => {
+  it('finds sessions by sid and sub through the Redis indexes', async () => {
+    const stack = await startStack({
+      gatehouse: inRedis(REDIS_URL, testPrefix(), (c) => ({ ...c, admin: { ...c.admin, token: 'x'.repeat(32) } })),
+    });
+    try {
+      const browsers = [new TestBrowser(), new TestBrowser()];
+      for (const browser of browsers) await signIn(browser, stack);
+      const listed = await fetch(`${stack.admin}/sessions?sub=alice`, {
+        headers: { authorization: `Bearer ${'x'.repeat(32)}` },
+      });
+      assert.equal(((await listed.json()) as { sessions: unknown[] }).sessions.length, 2);
+      const user = JSON.parse((await browsers[0]!.api(`${stack.app}/api/auth/user`)).body);
+      await stack.idp.backchannelLogout('gatehouse-test', 'alice', user.sid);
+      assert.equal((await browsers[0]!.api(`${stack.app}/api/auth/user`)).status, 401);
+      assert.equal(
+        (await browsers[1]!.api(`${stack.app}/api/auth/user`)).status,
+        200,
+        'another provider session lives on',
+      );
+      assert.deepEqual(leakedTokens(browsers[0]!, stack), []);
+    } finally {
+      await stack.close();
+    }
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * Real Redis for tests. The machine's Redis (REDIS_URL, default redis://127.0.0.1:6379) serves
+ * most tests, each under its own key prefix. Tests that stop and restart Redis get a private
+ * redis-server on a free port. Without Redis the tests are skipped, loudly, unless REQUIRE_REDIS=1
+ * (CI), which makes them fail instead.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { freePort } from './stack.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Undefined when Redis answers; otherwise why the Redis tests must be skipped. Throws under REQUIRE_REDIS=1. */
+export async function redisUnavailable(): Promise<string | undefined> {
+  const client = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {}); // reported below
+  try {
+    await client.connect();
+    await client.ping();
+    return undefined;
+  } catch (error) {
+    const reason = `Redis at ${REDIS_URL} is not reachable (${(error as Error).message})`;
+    if (process.env.REQUIRE_REDIS === '1') throw new Error(`${reason}, and REQUIRE_REDIS=1`);
+    process.stderr.write(`SKIPPING Redis tests: ${reason}. Set REQUIRE_REDIS=1 to make this a failure.\n`);
+    return reason;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A key prefix of its own for one test's data. */
+export const testPrefix = () => `gatehouse-test:${randomUUID()}:`;
+
+/** Every key under a prefix with its whole content, as text, for scanning. */
+export async function dumpRedis(url: string, prefix: string): Promise<Map<string, string>> {
+  const client = new Redis(url);
+  try {
+    const keys = await client.keys(`${prefix}*`);
+    const dump = new Map<string, string>();
+    for (const key of keys) {
+      const type = await client.type(key);
+      const content =
+        type === 'hash'
+          ? Object.entries(await client.hgetallBuffer(key)).map(([f, v]) => `${f}=${v.toString('latin1')}`)
+          : type === 'zset'
+            ? await client.zrange(key, 0, -1)
+            : [((await client.getBuffer(key)) ?? Buffer.alloc(0)).toString('latin1')];
+      dump.set(key, content.join('\n'));
+    }
+    return dump;
+  } finally {
+    client.disconnect();
+  }
+}
+
+export interface PrivateRedis {
+  url: string;
+  /** Stops the server (data is kept in its append-only file). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same data. */
+  start(): Promise<void>;
+  /** Freezes the process (connections hang) / lets it run again. */
+  freeze(): void;
+  thaw(): void;
+  close(): Promise<void>;
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; i < 100; i++) {
+      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {}); // not up yet: try again
+      try {
+        await probe.connect();
+        await probe.ping();
+        return;
+      } catch {
+        await sleep(50);
+      } finally {
+        probe.disconnect();
+      }
+    }
+    throw new Error('private redis-server did not start');
+  };
+  const stop = async () => {
+    const running = child;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM'); // redis-server saves its append-only file and exits
+    await exited;
+  };
+  await start();
+  return {
+    url,
+    start,
+    stop,
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
+    close: async () => {
+      child?.kill('SIGCONT');
+      await stop();
+    },
+  };
+}
