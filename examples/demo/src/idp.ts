@@ -6,7 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { DEMO_USERS, findUser } from './users.js';
@@ -55,8 +57,10 @@ export interface DemoIdp {
   faults: {
     /** Every connection is dropped, as if the provider were down. */
     offline: boolean;
-    /** Every answer is held back this long, as if the provider were overloaded. */
+    /** Every request is held this long before the provider sees it, as if it were overloaded. */
     delayMs: number;
+    /** How many requests have been held back so far. */
+    delayed: number;
   };
   /** Has the provider send its back-channel logout token for this user (and provider session) to the client. */
   backchannelLogout(clientId: string, sub: string, sid: string): Promise<void>;
@@ -78,7 +82,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   const apiResource = options.apiResource ?? DEMO_API_RESOURCE;
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const faults = { offline: false, delayMs: 0 };
+  const faults = { offline: false, delayMs: 0, delayed: 0 };
   const signingKey: JWK = {
     ...(await exportJWK(privateKey)),
     kid: randomBytes(8).toString('hex'),
@@ -114,7 +118,15 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   const providerHandler = provider.callback();
   server.on('request', async (req: IncomingMessage, res: ServerResponse) => {
     if (faults.offline) return void req.socket.destroy();
-    if (faults.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.delayMs));
+    if (faults.delayMs > 0) {
+      faults.delayed++;
+      const stop = new AbortController();
+      const gone = once(req.socket, 'close', { signal: stop.signal }).catch(() => {});
+      await Promise.race([sleep(faults.delayMs, undefined, { signal: stop.signal }).catch(() => {}), gone]);
+      stop.abort(); // whichever came first, the other must not keep the process alive
+      // A client that gave up (or died) while its request was held: the provider never saw it.
+      if (req.socket.destroyed) return;
+    }
     if (req.url?.startsWith('/interaction/')) {
       handleInteraction(provider, req, res).catch((error: unknown) => {
         console.error('demo idp interaction failed', error);

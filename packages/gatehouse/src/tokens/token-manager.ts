@@ -41,7 +41,7 @@ export class TokenManager {
     private readonly sessions: SessionManager,
   ) {
     this.#skewMs = config.oidc.refreshSkew;
-    this.#lockTtlMs = config.oidc.timeout + 5_000;
+    this.#lockTtlMs = 2 * config.oidc.timeout + 1_000;
   }
 
   /** The credential a request on `route` carries (refreshed first when needed), or undefined for none. */
