@@ -33,6 +33,8 @@ export interface DemoIdpOptions {
   /** Audience of the JWT access tokens (RFC 8707 resource). */
   apiResource?: string;
   accessTokenTtlSeconds?: number;
+  /** Claims added to every user's ID token (e.g. a large `groups` list, to test big sessions). */
+  extraClaims?: Record<string, unknown>;
   /** Rotate refresh tokens on every use; reusing a rotated one revokes the whole grant. */
   rotateRefreshTokens?: boolean;
 }
@@ -182,11 +184,11 @@ function configuration(options: DemoIdpOptions, apiResource: string, signingKey:
     findAccount: async (_ctx, id) => {
       const user = findUser(id);
       if (!user) return undefined;
-      return { accountId: user.sub, claims: async () => ({ ...user.claims, sub: user.sub }) };
+      return { accountId: user.sub, claims: async () => ({ ...user.claims, ...options.extraClaims, sub: user.sub }) };
     },
     claims: {
       openid: ['sub'],
-      profile: ['name', 'given_name', 'family_name', 'preferred_username'],
+      profile: ['name', 'given_name', 'family_name', 'preferred_username', ...Object.keys(options.extraClaims ?? {})],
       email: ['email', 'email_verified'],
     },
     // The ID token carries the profile claims, so the BFF needs no userinfo call.

@@ -92,7 +92,6 @@ const session = (sub: string): SessionData => ({
   v: 1,
   iss: 'https://idp',
   sub,
-  claims: { sub },
   tokens: { accessToken: 'at', tokenType: 'Bearer', obtainedAt: Date.now() },
   createdAt: Date.now(),
   touchedAt: Date.now(),

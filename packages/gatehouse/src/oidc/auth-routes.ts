@@ -74,7 +74,6 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
       iss: String(result.claims.iss),
       sub: String(result.claims.sub),
       sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined,
-      claims: userClaims(result.claims),
       tokens: result.tokens,
     });
     request.log.info({ sub: result.claims.sub }, 'signed in');
@@ -89,7 +88,7 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
     if (csrf) throw csrf;
     const { data } = session;
     return {
-      ...data.claims,
+      ...userClaims(data.tokens),
       gatehouse: {
         sessionExpiresAt: new Date(sessions.idleExpiresAt(data)).toISOString(),
         absoluteExpiresAt: new Date(data.expiresAt).toISOString(),

@@ -145,7 +145,7 @@ export class OidcClient {
    * Throws `session_expired` when the provider refuses the grant (the session must end) and
    * `idp_unavailable` when it cannot be reached (the session stays for the next try).
    */
-  async refresh(current: TokenSet): Promise<{ tokens: TokenSet; claims?: Record<string, unknown> }> {
+  async refresh(current: TokenSet): Promise<TokenSet> {
     if (!current.refreshToken)
       throw new GatehouseError('session_expired', { detail: 'no refresh token to refresh with' });
     const configuration = await this.configuration();
@@ -155,13 +155,10 @@ export class OidcClient {
       if (claims && current.idToken) assertSameUser(decodeJwt(current.idToken), claims);
       const tokens = tokenSet(response);
       return {
-        tokens: {
-          ...tokens,
-          refreshToken: tokens.refreshToken ?? current.refreshToken,
-          idToken: tokens.idToken ?? current.idToken,
-          scope: tokens.scope ?? current.scope,
-        },
-        claims: claims ? { ...claims } : undefined,
+        ...tokens,
+        refreshToken: tokens.refreshToken ?? current.refreshToken,
+        idToken: tokens.idToken ?? current.idToken,
+        scope: tokens.scope ?? current.scope,
       };
     } catch (error) {
       throw translateProviderError(error, 'session_expired', 'refresh');

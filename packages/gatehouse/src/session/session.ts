@@ -1,5 +1,6 @@
 /** The session model: what Gatehouse keeps server-side for one signed-in browser. */
 import { randomBytes } from 'node:crypto';
+import { decodeJwt } from 'jose';
 
 /** Tokens from the provider. They never leave the server. */
 export interface TokenSet {
@@ -21,8 +22,6 @@ export interface SessionData {
   sub: string;
   /** The provider's session id (`sid` claim), for back-channel logout. */
   sid?: string;
-  /** The ID token claims the SPA may see. */
-  claims: Record<string, unknown>;
   tokens: TokenSet;
   /** Epoch milliseconds of sign-in. */
   createdAt: number;
@@ -49,6 +48,11 @@ export function isSessionId(value: string | undefined): value is string {
 /** Claims that are protocol plumbing, not facts about the user: kept out of /auth/user. */
 const PROTOCOL_CLAIMS = new Set(['aud', 'azp', 'exp', 'iat', 'nbf', 'jti', 'nonce', 'at_hash', 'c_hash', 's_hash']);
 
-export function userClaims(idTokenClaims: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(idTokenClaims).filter(([name]) => !PROTOCOL_CLAIMS.has(name)));
+/**
+ * The claims of the session's (latest, already validated) ID token that the SPA may see. They are
+ * read from the stored ID token rather than stored twice: sessions stay small.
+ */
+export function userClaims(tokens: TokenSet): Record<string, unknown> {
+  const claims = tokens.idToken ? decodeJwt(tokens.idToken) : {};
+  return Object.fromEntries(Object.entries(claims).filter(([name]) => !PROTOCOL_CLAIMS.has(name)));
 }

@@ -14,7 +14,7 @@ import type { RouteConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { OidcClient } from '../oidc/client.js';
 import type { ActiveSession, SessionManager } from '../session/session-manager.js';
-import { userClaims, type SessionData, type TokenSet } from '../session/session.js';
+import type { SessionData, TokenSet } from '../session/session.js';
 import { SingleFlight } from './single-flight.js';
 
 export interface Credential {
@@ -119,7 +119,7 @@ export class TokenManager {
     // Re-read under the lock: the previous holder may have finished just before we got it.
     const current = await this.#current(session);
     if (current.tokens.accessToken !== stale && this.#isFresh(current.tokens)) return current.tokens;
-    let refreshed: Awaited<ReturnType<OidcClient['refresh']>>;
+    let refreshed: TokenSet;
     try {
       refreshed = await this.oidc.refresh(current.tokens);
     } catch (error) {
@@ -127,16 +127,12 @@ export class TokenManager {
       if (error instanceof GatehouseError && error.code === 'session_expired') await this.sessions.discard(session.key);
       throw error;
     }
-    const data = {
-      ...current,
-      tokens: refreshed.tokens,
-      claims: refreshed.claims ? userClaims(refreshed.claims) : current.claims,
-    };
+    const data = { ...current, tokens: refreshed };
     // Only if the session still exists: a logout during the refresh must not be undone.
     if (!(await this.sessions.update({ ...session, data }))) {
       throw new GatehouseError('session_expired', { detail: 'session ended during its refresh' });
     }
-    return refreshed.tokens;
+    return refreshed;
   }
 
   /** A client-credentials token for `scope`, cached until shortly before it expires. */
