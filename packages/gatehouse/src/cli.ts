@@ -16,9 +16,6 @@ const USAGE = `Usage:
   gatehouse --version
 `;
 
-/** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000;
-
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -73,17 +70,26 @@ export async function main(argv: string[]): Promise<number> {
   const gatehouse = await createGatehouse(config);
   const { url, adminUrl } = await gatehouse.listen();
   gatehouse.app.log.info({ url, adminUrl }, 'gatehouse listening');
-  await new Promise<void>((resolve) => {
+  return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
+      // Stop accepting at once, let what is in flight finish, but never hang a deployment.
       gatehouse.app.log.info({ signal }, 'shutting down');
       setTimeout(() => {
         gatehouse.app.log.warn('in-flight requests did not finish in time; exiting');
         process.exit(1);
-      }, SHUTDOWN_GRACE_MS).unref();
-      gatehouse.close().then(resolve, resolve);
+      }, config.server.shutdownTimeout).unref();
+      gatehouse.close().then(
+        () => {
+          gatehouse.app.log.info('shut down cleanly');
+          resolve(0);
+        },
+        (error: unknown) => {
+          gatehouse.app.log.error({ err: error }, 'shutdown failed');
+          resolve(1);
+        },
+      );
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  return 0;
 }

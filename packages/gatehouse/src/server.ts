@@ -77,6 +77,12 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
   });
 
   await app.register(fastifyCookie);
+  // While shutting down, every response closes its connection, so keep-alive clients cannot hold
+  // the process open after their last in-flight request.
+  let closing = false;
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ req: request, res: reply, ms: Math.round(reply.elapsedTime) }, 'request completed');
   });
@@ -134,6 +140,7 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
       };
     },
     async close() {
+      closing = true;
       await admin?.close();
       await app.close();
       await sessions.close();

@@ -3,7 +3,7 @@
  * exit codes, and the docs kept in sync with the schema and error registry.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { ConfigError, loadConfigFile, parseConfig } from '../src/config/load.js';
 import { configurationReference, errorReference } from '../src/docs-reference.js';
+import { startUpstream } from './support/upstream.js';
 
 const BIN = new URL('../bin/gatehouse.js', import.meta.url).pathname;
 const SECRET = 's'.repeat(40);
@@ -198,21 +199,50 @@ describe('gatehouse CLI', () => {
     assert.equal(run('--help').status, 0);
   });
 
+  it('on SIGTERM stops accepting, finishes the request in flight, and exits 0', async () => {
+    const upstream = await startUpstream();
+    upstream.handle(async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 800));
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('finished');
+    });
+    const file = tempFile(
+      'drain.yaml',
+      stringify({
+        ...valid(),
+        publicUrl: 'http://127.0.0.1',
+        server: { host: '127.0.0.1', port: 0 },
+        admin: { port: 0 },
+        log: { level: 'info' },
+        routes: [{ path: '/slow', upstream: upstream.url, token: 'none', requireSession: false }],
+      }),
+    );
+    const child = spawn(process.execPath, [BIN, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await listening(child);
+      const inFlight = fetch(`${url}/api/slow/x`, { headers: { 'x-csrf': '1' } });
+      while (upstream.received.length === 0) await new Promise((r) => setTimeout(r, 10));
+      child.kill('SIGTERM');
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      await new Promise((r) => setTimeout(r, 200));
+      await assert.rejects(fetch(`${url}/api/slow/y`, { headers: { 'x-csrf': '1' } }), 'no new connections');
+      const response = await inFlight;
+      assert.equal(response.status, 200);
+      assert.equal(await response.text(), 'finished');
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill('SIGKILL');
+      await upstream.close();
+    }
+  });
+
   it('starts, serves, and exits 0 on SIGTERM', async () => {
     const file = tempFile(
       'run.yaml',
       stringify({ ...valid(), server: { host: '127.0.0.1', port: 0 }, admin: { port: 0 }, log: { level: 'info' } }),
     );
     const child = spawn(process.execPath, [BIN, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', () => {
-        const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
-        if (match) resolve(match[1]!);
-      });
-      child.on('exit', (code) => reject(new Error(`exited early with ${code}: ${output}`)));
-    });
+    const url = await listening(child);
     const response = await fetch(`${url}/api/auth/user`, { headers: { 'x-csrf': '1' } });
     assert.equal(response.status, 401);
     child.kill('SIGTERM');
@@ -220,6 +250,19 @@ describe('gatehouse CLI', () => {
     assert.equal(code, 0);
   });
 });
+
+/** Resolves with the URL a `gatehouse start` child process listens on. */
+function listening(child: ChildProcessWithoutNullStreams | ChildProcess): Promise<string> {
+  let output = '';
+  return new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`exited early with ${code}: ${output}`)));
+  });
+}
 
 describe('docs', () => {
   const docs = (name: string) => readFileSync(new URL(`../../../docs/${name}`, import.meta.url), 'utf8');

@@ -96,6 +96,10 @@ export const configSchema = z.strictObject({
       bodyLimit: positiveInt().default(1_048_576).meta({
         description: 'Largest request body, in bytes, Gatehouse accepts for its own endpoints.',
       }),
+      shutdownTimeout: duration.prefault('10s').meta({
+        description:
+          'On SIGTERM/SIGINT: stop accepting, let in-flight requests finish for at most this long, then exit (0 if they all finished, 1 if not).',
+      }),
     })
     .prefault({})
     .meta({ description: 'The public listener (browser traffic).' }),
