@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from './stack.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -63,6 +63,42 @@ export async function dumpRedis(url: string, prefix: string): Promise<Map<string
   }
 }
 
+/** Starts `redis-server` with these arguments and waits until `probeUrl` answers PING. */
+export async function spawnRedis(args: string[], probeUrl: string, probe: RedisOptions = {}): Promise<ChildProcess> {
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const client = new Redis(probeUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      ...probe,
+    });
+    client.on('error', () => {}); // not up yet: try again
+    try {
+      await client.connect();
+      await client.ping();
+      return child;
+    } catch {
+      await sleep(50);
+    } finally {
+      client.disconnect();
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server ${args.join(' ')} did not start`);
+}
+
+/** Stops a redis-server child (SIGTERM: it saves its append-only file first) and waits for it. */
+export async function stopRedis(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGCONT');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+export const tempDir = () => mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
+
 export interface PrivateRedis {
   url: string;
   /** Stops the server (data is kept in its append-only file). */
@@ -77,60 +113,33 @@ export interface PrivateRedis {
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
+  const dir = tempDir();
   const url = `redis://127.0.0.1:${port}`;
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--dir',
+    dir,
+  ];
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--dir',
-        dir,
-      ],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 100; i++) {
-      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => {}); // not up yet: try again
-      try {
-        await probe.connect();
-        await probe.ping();
-        return;
-      } catch {
-        await sleep(50);
-      } finally {
-        probe.disconnect();
-      }
-    }
-    throw new Error('private redis-server did not start');
-  };
-  const stop = async () => {
-    const running = child;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGTERM'); // redis-server saves its append-only file and exits
-    await exited;
+    child = await spawnRedis(args, url);
   };
   await start();
   return {
     url,
     start,
-    stop,
+    stop: () => stopRedis(child),
     freeze: () => child?.kill('SIGSTOP'),
     thaw: () => child?.kill('SIGCONT'),
-    close: async () => {
-      child?.kill('SIGCONT');
-      await stop();
-    },
+    close: () => stopRedis(child),
   };
 }
