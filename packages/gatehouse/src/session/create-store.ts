@@ -22,7 +22,7 @@ export function createStore(config: GatehouseConfig, log: FastifyBaseLogger): Se
       },
     });
   }
-  if (config.publicUrl.startsWith('https://') && process.env.NODE_ENV === 'production') {
+  if (process.env.NODE_ENV === 'production') {
     log.warn(
       'session.store is "memory": sessions live in this process only and end when it restarts; use "redis" to run several instances',
     );
