@@ -146,6 +146,25 @@ describe('redis store: outages', { skip }, () => {
       await signIn(browser, stack);
       assert.equal((await browser.api(`${stack.app}/api/orders`)).status, 200);
 
+      // Traffic keeps flowing while Redis goes away and comes back: only 200s and 503s, never a crash.
+      const statuses = new Set<number>();
+      let flowing = true;
+      const traffic = (async () => {
+        while (flowing) statuses.add((await browser.api(`${stack.app}/api/orders`)).status);
+      })();
+      await sleep(100);
+      await redis.stop();
+      await sleep(300);
+      await redis.start();
+      await sleep(800);
+      flowing = false;
+      await traffic;
+      assert.ok(
+        [...statuses].every((s) => s === 200 || s === 503),
+        `statuses seen: ${[...statuses]}`,
+      );
+      assert.ok(statuses.has(503), 'the outage was noticed');
+
       await redis.stop();
       const calls = stack.upstream.received.length;
       for (let i = 0; i < 5; i++) {
