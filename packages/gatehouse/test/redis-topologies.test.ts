@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GatehouseConfigInput } from '../src/config/schema.js';
 import { TestBrowser } from './support/browser.js';
-import { redisUnavailable, spawnRedis, stopRedis, tempDir, testPrefix } from './support/redis.js';
+import { baseRedisArgs, redisUnavailable, spawnRedis, stopRedis, tempDir, testPrefix } from './support/redis.js';
 import { freePort, signIn, startStack } from './support/stack.js';
 
 const skip = await redisUnavailable();
@@ -58,12 +58,7 @@ describe('redis with an ACL user', { skip }, () => {
     url = `redis://127.0.0.1:${port}`;
     child = await spawnRedis(
       [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
+        ...baseRedisArgs(port),
         '--user',
         'default',
         'off',
@@ -218,12 +213,7 @@ describe('redis cluster', { skip }, () => {
       children.push(
         await spawnRedis(
           [
-            '--port',
-            String(port),
-            '--bind',
-            '127.0.0.1',
-            '--save',
-            '',
+            ...baseRedisArgs(port),
             '--cluster-enabled',
             'yes',
             '--cluster-config-file',
@@ -260,10 +250,7 @@ describe('redis sentinel', { skip }, () => {
   before(async () => {
     const dir = tempDir();
     const [masterPort, sentinelPort] = [await freePort(), await freePort()];
-    master = await spawnRedis(
-      ['--port', String(masterPort), '--bind', '127.0.0.1', '--save', ''],
-      `redis://127.0.0.1:${masterPort}`,
-    );
+    master = await spawnRedis(baseRedisArgs(masterPort), `redis://127.0.0.1:${masterPort}`);
     const conf = join(dir, 'sentinel.conf');
     writeFileSync(conf, `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor primary 127.0.0.1 ${masterPort} 1\n`);
     sentinel = await spawnRedis([conf, '--sentinel'], `redis://127.0.0.1:${sentinelPort}`);

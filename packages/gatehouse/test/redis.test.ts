@@ -101,31 +101,14 @@ describe('redis store: secrets rotate without logging anyone out', { skip }, () 
     try {
       const browser = new TestBrowser();
       await signIn(browser, stack);
-      const rotated = await import('../src/index.js').then(({ createGatehouse }) =>
-        createGatehouse({
-          ...stack.config,
-          server: { ...stack.config.server, port: 0 },
-          admin: { enabled: false },
-          session: { ...stack.config.session!, secrets: [randomBytes(32).toString('base64url'), oldSecret] },
-        }),
-      );
-      const { url } = await rotated.listen();
-      try {
-        assert.equal((await browser.api(`${url}/api/auth/user`)).status, 200, 'the old session still opens');
-        const dropped = await import('../src/index.js').then(({ createGatehouse }) =>
-          createGatehouse({
-            ...stack.config,
-            server: { ...stack.config.server, port: 0 },
-            admin: { enabled: false },
-            session: { ...stack.config.session!, secrets: [randomBytes(32).toString('base64url')] },
-          }),
-        );
-        const { url: droppedUrl } = await dropped.listen();
-        assert.equal((await browser.api(`${droppedUrl}/api/auth/user`)).status, 401, 'a removed secret opens nothing');
-        await dropped.close();
-      } finally {
-        await rotated.close();
-      }
+      const withSecrets = (secrets: string[]) => (c: GatehouseConfigInput) => ({
+        ...c,
+        session: { ...c.session!, secrets },
+      });
+      const rotated = await stack.peer(withSecrets([randomBytes(32).toString('base64url'), oldSecret]));
+      assert.equal((await browser.api(`${rotated.url}/api/auth/user`)).status, 200, 'the old session still opens');
+      const dropped = await stack.peer(withSecrets([randomBytes(32).toString('base64url')]));
+      assert.equal((await browser.api(`${dropped.url}/api/auth/user`)).status, 401, 'a removed secret opens nothing');
     } finally {
       await stack.close();
     }

@@ -63,6 +63,9 @@ export async function dumpRedis(url: string, prefix: string): Promise<Map<string
   }
 }
 
+/** The arguments every test server shares: loopback only, no snapshots. */
+export const baseRedisArgs = (port: number) => ['--port', String(port), '--bind', '127.0.0.1', '--save', ''];
+
 /** Starts `redis-server` with these arguments and waits until `probeUrl` answers PING. */
 export async function spawnRedis(args: string[], probeUrl: string, probe: RedisOptions = {}): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: 'ignore' });
@@ -115,20 +118,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = tempDir();
   const url = `redis://127.0.0.1:${port}`;
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'yes',
-    '--appendfsync',
-    'always',
-    '--dir',
-    dir,
-  ];
+  const args = [...baseRedisArgs(port), '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
   let child: ChildProcess | undefined;
   const start = async () => {
     child = await spawnRedis(args, url);

@@ -20,8 +20,11 @@ export interface Stack {
   clientSecret: string;
   /** The configuration this stack's Gatehouse was built from. */
   config: GatehouseConfigInput;
-  /** Another Gatehouse instance with the same configuration (sharing the store), on its own port. */
-  peer(): Promise<{ url: string; gatehouse: Gatehouse }>;
+  /**
+   * Another Gatehouse instance with the same configuration (sharing the store), on its own port,
+   * optionally changed (e.g. other secrets).
+   */
+  peer(change?: (config: GatehouseConfigInput) => GatehouseConfigInput): Promise<{ url: string; gatehouse: Gatehouse }>;
   close(): Promise<void>;
 }
 
@@ -91,12 +94,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     gatehouse,
     clientSecret,
     config,
-    async peer() {
-      const peer = await createGatehouse({
-        ...config,
-        server: { ...config.server, port: 0 },
-        admin: { ...config.admin, port: 0 },
-      });
+    async peer(change = (c: GatehouseConfigInput) => c) {
+      const peer = await createGatehouse(
+        change({ ...config, server: { ...config.server, port: 0 }, admin: { ...config.admin, port: 0 } }),
+      );
       peers.push(peer);
       const { url } = await peer.listen();
       return { url, gatehouse: peer };
