@@ -43,6 +43,8 @@ export const ERROR_CODES = {
     status: 403,
     message: 'Sign-in must start from a top-level navigation.',
   },
+  origin_not_allowed: { status: 403, message: 'Requests from this origin are not allowed.' },
+  origin_verification_failed: { status: 403, message: 'This endpoint is only reachable through the site itself.' },
   not_found: { status: 404, message: 'Not found.' },
   method_not_allowed: {
     status: 405,
@@ -53,6 +55,7 @@ export const ERROR_CODES = {
     status: 415,
     message: 'This content type is not accepted here.',
   },
+  rate_limited: { status: 429, message: 'Too many requests. Please slow down and try again shortly.' },
   request_header_too_large: {
     status: 431,
     message: 'The request headers are too large.',
@@ -88,12 +91,15 @@ export interface GatehouseErrorOptions {
   /** Log-only detail: what really happened. */
   detail?: string;
   cause?: unknown;
+  /** Response headers that belong to this error (e.g. Retry-After). */
+  headers?: Record<string, string>;
 }
 
 export class GatehouseError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly detail: string | undefined;
+  readonly headers: Record<string, string> | undefined;
 
   constructor(code: ErrorCode, options: GatehouseErrorOptions = {}) {
     super(options.message ?? ERROR_CODES[code].message, {
@@ -103,6 +109,7 @@ export class GatehouseError extends Error {
     this.code = code;
     this.status = ERROR_CODES[code].status;
     this.detail = options.detail;
+    this.headers = options.headers;
   }
 
   /** The body the browser receives. */

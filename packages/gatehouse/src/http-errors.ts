@@ -45,6 +45,7 @@ export function answerError(options: ErrorHandlerOptions) {
     if (reply.sent || reply.raw.headersSent) return;
     if (failure.code === 'session_expired') options.onSessionExpired?.(reply);
     reply.code(failure.status).header('cache-control', 'no-store');
+    if (failure.headers) reply.headers(failure.headers);
     if (request.routeOptions.config.htmlErrors && (request.headers.accept ?? '').includes('text/html')) {
       return reply
         .header('content-security-policy', ERROR_PAGE_CSP)

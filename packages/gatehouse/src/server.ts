@@ -22,6 +22,10 @@ import { createStore } from './session/create-store.js';
 import { CookieSessions } from './session/cookie-sessions.js';
 import type { SessionManager } from './session/session-manager.js';
 import { StoreSessions } from './session/store-sessions.js';
+import type { RedisStore } from './session/redis-store.js';
+import { securityHooks } from './security/hooks.js';
+import { MemoryCounters, RateLimiter } from './security/rate-limit.js';
+import { RequestChecks } from './security/request-checks.js';
 import { isDeepLink, sendIndex, spaRoutes } from './static/spa.js';
 import { TokenManager } from './tokens/token-manager.js';
 
@@ -54,17 +58,20 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
+    http: { maxHeaderSize: config.server.maxHeaderSize },
   });
   const oidc = new OidcClient(config.oidc);
-  const sessions: SessionManager =
-    config.session.store === 'cookie'
-      ? new CookieSessions(config)
-      : new StoreSessions(config, createStore(config, app.log));
+  const store = config.session.store === 'cookie' ? undefined : createStore(config, app.log);
+  const sessions: SessionManager = store ? new StoreSessions(config, store) : new CookieSessions(config);
+  // Shared counters use the session store's Redis connection (the configuration guarantees there is one).
+  const counters = config.rateLimit.store === 'redis' ? (store as RedisStore) : new MemoryCounters();
   const services: Services = {
     config,
     oidc,
     sessions,
     tokens: new TokenManager(config, oidc, sessions),
+    checks: new RequestChecks(config),
+    limits: new RateLimiter(config.rateLimit, counters),
     transactions: new LoginTransactions({
       secrets: config.session.secrets,
       sessionCookieName: config.session.cookieName,
@@ -87,6 +94,7 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
     request.log.info({ req: request, res: reply, ms: Math.round(reply.elapsedTime) }, 'request completed');
   });
   app.setErrorHandler(onError);
+  securityHooks(app, services);
   await app.register(async (scope) => authRoutes(scope, services), {
     prefix: config.basePath,
   });

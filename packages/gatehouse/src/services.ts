@@ -1,6 +1,8 @@
 import type { GatehouseConfig } from './config/load.js';
 import type { LoginTransactions } from './oidc/login-transaction.js';
 import type { OidcClient } from './oidc/client.js';
+import type { RequestChecks } from './security/request-checks.js';
+import type { RateLimiter } from './security/rate-limit.js';
 import type { SessionManager } from './session/session-manager.js';
 import type { TokenManager } from './tokens/token-manager.js';
 
@@ -11,6 +13,8 @@ export interface Services {
   readonly sessions: SessionManager;
   readonly transactions: LoginTransactions;
   readonly tokens: TokenManager;
+  readonly checks: RequestChecks;
+  readonly limits: RateLimiter;
 }
 
 declare module 'fastify' {

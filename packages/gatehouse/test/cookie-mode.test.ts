@@ -134,7 +134,7 @@ describe('cookie mode: secrets and refresh', () => {
         ...c,
         session: { ...c.session!, secrets: [randomBytes(32).toString('base64url'), oldSecret] },
       }));
-      assert.equal((await browser.api(`${rotated.url}/api/auth/user`)).status, 200);
+      assert.equal((await browser.api(`${rotated.url}/api/auth/user`, { balancedAs: stack.app })).status, 200);
     } finally {
       await stack.close();
     }

@@ -81,7 +81,7 @@ describe('refresh lock holder dies mid-refresh', { skip }, () => {
   it('refreshes the session on the surviving instance, once', async () => {
     const browser = new TestBrowser();
     await signIn(browser, { app: a, idp });
-    assert.equal((await browser.api(`${b}/api/orders`)).status, 200);
+    assert.equal((await browser.api(`${b}/api/orders`, { balancedAs: a })).status, 200);
     await sleep(2200); // the access token has expired
 
     idp.faults.delayMs = 60_000; // the provider holds A's refresh request...
@@ -93,7 +93,7 @@ describe('refresh lock holder dies mid-refresh', { skip }, () => {
 
     const refreshes = () => idp.grants.filter((g) => g.grantType === 'refresh_token');
     const started = Date.now();
-    const onB = await browser.api(`${b}/api/orders`);
+    const onB = await browser.api(`${b}/api/orders`, { balancedAs: a });
     assert.equal(onB.status, 200, "B refreshed once the dead holder's lock expired");
     assert.ok(Date.now() - started < 10_000, 'within the lock lifetime, not forever');
     assert.deepEqual(

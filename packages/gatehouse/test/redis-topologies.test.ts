@@ -31,10 +31,16 @@ async function exerciseStore(redis: RedisSettings): Promise<void> {
     const peer = await stack.peer();
     const browser = new TestBrowser();
     await signIn(browser, stack);
-    assert.equal((await browser.api(`${peer.url}/api/orders`)).status, 200, 'the other instance sees the session');
+    assert.equal(
+      (await browser.api(`${peer.url}/api/orders`, { balancedAs: stack.app })).status,
+      200,
+      'the other instance sees the session',
+    );
     await sleep(2200);
     const responses = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => browser.api(`${i % 2 ? peer.url : stack.app}/api/orders`)),
+      Array.from({ length: 10 }, (_, i) =>
+        browser.api(`${i % 2 ? peer.url : stack.app}/api/orders`, { balancedAs: stack.app }),
+      ),
     );
     assert.deepEqual(new Set(responses.map((r) => r.status)), new Set([200]));
     assert.equal(
@@ -44,7 +50,11 @@ async function exerciseStore(redis: RedisSettings): Promise<void> {
     );
     const { sid } = JSON.parse((await browser.api(`${stack.app}/api/auth/user`)).body);
     await stack.idp.backchannelLogout('gatehouse-test', 'alice', sid);
-    assert.equal((await browser.api(`${peer.url}/api/auth/user`)).status, 401, 'the index found it');
+    assert.equal(
+      (await browser.api(`${peer.url}/api/auth/user`, { balancedAs: stack.app })).status,
+      401,
+      'the index found it',
+    );
   } finally {
     await stack.close();
   }

@@ -168,6 +168,14 @@ function crossFieldProblems(config: ParsedConfig): string[] {
     }
   }
   problems.push(...storeProblems(config));
+  if (config.rateLimit.store === 'redis' && config.session.store !== 'redis') {
+    problems.push('rateLimit.store: "redis" uses the session store\'s Redis; set session.store to "redis" too');
+  }
+  for (const [i, origin] of config.security.allowedOrigins.entries()) {
+    const url = new URL(origin);
+    if (url.origin !== origin.replace(/\/$/, ''))
+      problems.push(`security.allowedOrigins[${i}]: expected an origin only`);
+  }
   const seen = new Set<string>();
   config.routes.forEach((route, i) => {
     if (seen.has(route.path)) problems.push(`routes[${i}].path: "${route.path}" is configured twice`);
@@ -220,6 +228,7 @@ function withDerivedValues(config: ParsedConfig): GatehouseConfig {
   const publicOrigin = new URL(config.publicUrl).origin;
   const effective = {
     ...config,
+    security: { ...config.security, allowedOrigins: config.security.allowedOrigins.map((o) => new URL(o).origin) },
     routes: config.routes.map((route) => ({
       ...route,
       requireSession: route.requireSession ?? route.token !== 'user-or-client',

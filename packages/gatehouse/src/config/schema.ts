@@ -36,6 +36,14 @@ const port = () => z.preprocess(fromEnvString, z.number().int().min(0).max(65535
 const bool = () => z.preprocess(fromEnvString, z.boolean());
 const positiveInt = () => z.preprocess(fromEnvString, z.number().int().positive());
 
+/** A request budget: at most `requests` per `window`. */
+function limit() {
+  return z.strictObject({
+    requests: positiveInt().meta({ description: 'Requests allowed per window.' }),
+    window: duration.meta({ description: 'The window, e.g. "1m".' }),
+  });
+}
+
 const httpUrl = z.url({
   protocol: /^https?$/,
   // Missing values keep the default message, which becomes "is required".
@@ -72,7 +80,25 @@ const routeSchema = z.strictObject({
   timeout: duration.prefault('30s').meta({
     description: 'Time allowed for the upstream to answer with headers, and between body chunks.',
   }),
+  maxBodySize: positiveInt()
+    .default(10 * 1024 * 1024)
+    .meta({ description: 'Largest request body, in bytes, forwarded to the upstream; bigger ones get 413.' }),
+  allowFormBodies: bool().default(false).meta({
+    description:
+      'Accept state-changing requests with form content types (urlencoded, multipart, text/plain). Off: 415, since those are what cross-site forms send.',
+  }),
+  websocket: bool()
+    .default(false)
+    .meta({ description: 'Proxy WebSocket upgrades on this route (Origin-checked, token on the upstream handshake).' }),
+  rateLimit: z
+    .strictObject({ perSession: limit().optional(), perIp: limit().optional() })
+    .optional()
+    .meta({ description: 'Limits for this route, replacing rateLimit.perSession / rateLimit.perIp.' }),
 });
+
+/** Tight enough for an SPA served from 'self'; loosen per app with security.headers.contentSecurityPolicy. */
+export const DEFAULT_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 export const configSchema = z.strictObject({
   publicUrl: httpUrl.meta({
@@ -96,6 +122,9 @@ export const configSchema = z.strictObject({
       bodyLimit: positiveInt().default(1_048_576).meta({
         description: 'Largest request body, in bytes, Gatehouse accepts for its own endpoints.',
       }),
+      maxHeaderSize: positiveInt()
+        .default(16 * 1024)
+        .meta({ description: 'Largest request header block, in bytes; bigger requests get 431.' }),
       shutdownTimeout: duration.prefault('10s').meta({
         description:
           'On SIGTERM/SIGINT: stop accepting, let in-flight requests finish for at most this long, then exit (0 if they all finished, 1 if not).',
@@ -247,6 +276,70 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .meta({ description: 'Hosting the single-page app.' }),
+  security: z
+    .strictObject({
+      csrfHeader: z
+        .string()
+        .regex(/^[A-Za-z0-9-]+$/, 'expected a header name')
+        .default('x-csrf')
+        .meta({
+          description: 'The anti-forgery header every cookie-authenticated API call must carry, with the value "1".',
+        }),
+      allowedOrigins: z.array(httpUrl).default([]).meta({
+        description:
+          'Other origins allowed to call the API with credentials (CORS and the Origin check). Exact origins only; never "*" or "null".',
+      }),
+      allowSameSite: bool().default(false).meta({
+        description: 'Trust requests a browser marks Sec-Fetch-Site: same-site (sibling subdomains). Off: refused.',
+      }),
+      originVerify: z
+        .strictObject({
+          header: z
+            .string()
+            .regex(/^[A-Za-z0-9-]+$/, 'expected a header name')
+            .default('x-origin-verify')
+            .meta({ description: 'The header the CDN adds to every request it forwards.' }),
+          secrets: z
+            .array(secret(16, 'a secret'))
+            .min(1)
+            .max(2, 'expected at most two values (current and next, while rotating)')
+            .meta({ description: 'Accepted values; two during a rotation.' }),
+        })
+        .optional()
+        .meta({
+          description:
+            'Behind a CDN: refuse (403) every public request without the secret header, so nobody bypasses the CDN. The admin listener is not affected.',
+        }),
+      headers: z
+        .strictObject({
+          contentSecurityPolicy: z.string().default(DEFAULT_CSP).meta({
+            description: "Content-Security-Policy of the SPA's pages. API responses get \"default-src 'none'\".",
+          }),
+          hsts: bool()
+            .default(true)
+            .meta({ description: 'Send Strict-Transport-Security (1 year, subdomains) when publicUrl is https.' }),
+        })
+        .prefault({})
+        .meta({ description: 'Security headers on every response.' }),
+    })
+    .prefault({})
+    .meta({ description: 'Browser-facing defences.' }),
+  rateLimit: z
+    .strictObject({
+      enabled: bool().default(true).meta({ description: 'Apply the limits below (429 with Retry-After past them).' }),
+      store: z.enum(['memory', 'redis']).default('memory').meta({
+        description: 'Where counters live: "memory" (per instance) or "redis" (shared; needs session.store "redis").',
+      }),
+      perIp: limit()
+        .prefault({ requests: 3000, window: '1m' })
+        .meta({ description: 'Requests per client IP (see server.trustProxy), all endpoints.' }),
+      perSession: limit().prefault({ requests: 600, window: '1m' }).meta({ description: 'API calls per session.' }),
+      signIn: limit()
+        .prefault({ requests: 60, window: '1m' })
+        .meta({ description: 'Sign-in starts and callbacks per client IP.' }),
+    })
+    .prefault({})
+    .meta({ description: 'Rate limits.' }),
   log: z
     .strictObject({
       level: z

@@ -10,7 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors.js';
-import { csrfHeaderProblem, navigationProblem } from '../security/request-checks.js';
+import { navigationProblem } from '../security/request-checks.js';
 import type { ActiveSession } from '../session/session-manager.js';
 import { userClaims } from '../session/session.js';
 import type { Services } from '../services.js';
@@ -20,12 +20,15 @@ import { safeReturnTo } from './return-to.js';
 const CALLBACK_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
 
 export async function authRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { config, oidc, sessions, transactions, tokens } = services;
+  const { config, oidc, sessions, transactions, tokens, checks, limits } = services;
   const basePath = config.basePath;
 
   const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
 
+  const signInLimit = (request: FastifyRequest) => limits.check('sign-in', request.ip, config.rateLimit.signIn);
+
   app.get('/auth/login', { config: { htmlErrors: true } }, async (request, reply) => {
+    await signInLimit(request);
     const problem = navigationProblem(request);
     if (problem) throw problem;
     const query = new URLSearchParams(rawQuery(request));
@@ -39,6 +42,7 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
 
   app.get('/auth/callback', { config: { htmlErrors: true } }, async (request, reply) => {
     noStore(reply).header('referrer-policy', 'no-referrer');
+    await signInLimit(request);
     const query = rawQuery(request);
     const params = new URLSearchParams(query);
     for (const name of CALLBACK_PARAMS) {
@@ -84,7 +88,8 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
     noStore(reply);
     const slide = new URLSearchParams(rawQuery(request)).get('slide') !== 'false';
     const session = await sessions.require(request, reply, { slide });
-    const csrf = csrfHeaderProblem(request);
+    await limits.check('session', session.key, config.rateLimit.perSession);
+    const csrf = checks.apiProblem(request);
     if (csrf) throw csrf;
     const { data } = session;
     return {
@@ -99,7 +104,7 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
 
   app.post('/auth/logout', async (request, reply) => {
     noStore(reply);
-    const csrf = csrfHeaderProblem(request);
+    const csrf = checks.apiProblem(request);
     if (csrf) throw csrf;
     const session = await sessions.load(request, reply, { slide: false });
     return { logoutUrl: await endSession(request, reply, session) };

@@ -6,7 +6,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { RouteConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
-import { csrfHeaderProblem } from '../security/request-checks.js';
 import type { Services } from '../services.js';
 import type { Credential } from '../tokens/token-manager.js';
 import { upstreamRequestHeaders } from './headers.js';
@@ -17,7 +16,7 @@ import { Upstream, hasBody } from './upstream.js';
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
 
 export async function proxyRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { config, sessions, tokens } = services;
+  const { config, sessions, tokens, checks, limits } = services;
   // Bodies stream through untouched: no parser runs in this plugin's context.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -27,16 +26,26 @@ export async function proxyRoutes(app: FastifyInstance, services: Services): Pro
   const upstreams: Upstream[] = [];
 
   for (const route of config.routes) {
-    const upstream = new Upstream(route.upstream, route.timeout);
+    const upstream = new Upstream(route.upstream, route.timeout, route.maxBodySize);
     upstreams.push(upstream);
     const prefix = `${config.basePath}${route.path}`;
+    // A route with its own session limit counts separately from the global one.
+    const sessionScope = route.rateLimit?.perSession ? `session${route.path}` : 'session';
+    const sessionLimit = route.rateLimit?.perSession ?? config.rateLimit.perSession;
+    const ipScope = `ip${route.path}`;
 
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       const session = route.requireSession
         ? await sessions.require(request, reply)
         : await sessions.load(request, reply);
-      const csrf = csrfHeaderProblem(request);
+      const csrf = checks.apiProblem(request, { allowFormBodies: route.allowFormBodies });
       if (csrf) throw csrf;
+      if (session) await limits.check(sessionScope, session.key, sessionLimit);
+      if (route.rateLimit?.perIp) await limits.check(ipScope, request.ip, route.rateLimit.perIp);
+      const length = request.headers['content-length'];
+      if (length !== undefined && Number(length) > route.maxBodySize) {
+        throw new GatehouseError('payload_too_large', { detail: `content-length ${length}` });
+      }
       const url = request.raw.url!;
       const queryAt = url.indexOf('?');
       const rawPath = queryAt === -1 ? url : url.slice(0, queryAt);

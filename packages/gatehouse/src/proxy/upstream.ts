@@ -4,6 +4,7 @@
  * upstream's body streams back (server-sent events arrive event by event).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Transform, type Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { GatehouseError } from '../errors.js';
 import { browserResponseHeaders } from './headers.js';
@@ -23,7 +24,10 @@ export class Upstream {
   readonly #pool: Pool;
   readonly #timeoutMs: number;
 
-  constructor(baseUrl: string, timeoutMs: number) {
+  readonly #maxBodySize: number;
+
+  constructor(baseUrl: string, timeoutMs: number, maxBodySize: number) {
+    this.#maxBodySize = maxBodySize;
     const url = new URL(baseUrl);
     this.basePath = url.pathname.replace(/\/$/, '');
     this.#timeoutMs = timeoutMs;
@@ -52,7 +56,7 @@ export class Upstream {
         method: forward.method as Dispatcher.HttpMethod,
         path: forward.path,
         headers: forward.headers,
-        body: hasBody(request) ? request.raw : null,
+        body: this.#body(request),
         signal: abort.signal,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
@@ -61,6 +65,26 @@ export class Upstream {
       reply.raw.off('close', onClose);
       throw upstreamError(error);
     }
+  }
+
+  /**
+   * The browser's body as it streams in. With Content-Length the handler has already checked the
+   * size (and undici holds the stream to it); a chunked body is counted on the way and cut off
+   * past the route's limit.
+   */
+  #body(request: FastifyRequest): Readable | null {
+    if (!hasBody(request)) return null;
+    if (request.headers['content-length'] !== undefined) return request.raw;
+    let seen = 0;
+    const max = this.#maxBodySize;
+    return request.raw.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          seen += chunk.length;
+          done(seen > max ? new BodyTooLarge() : null, chunk);
+        },
+      }),
+    );
   }
 
   /** Streams the upstream's answer to the browser. */
@@ -82,8 +106,13 @@ export function hasBody(request: FastifyRequest): boolean {
 
 /** Upstream failures as the browser sees them: no address, no stack, just what kind of failure. */
 export function upstreamError(error: unknown): GatehouseError {
+  if (error instanceof BodyTooLarge || (error as { cause?: unknown }).cause instanceof BodyTooLarge) {
+    return new GatehouseError('payload_too_large', { cause: error, detail: 'chunked body over the route limit' });
+  }
   const code = (error as { code?: string }).code ?? '';
   if (TIMEOUT_CODES.has(code)) return new GatehouseError('upstream_timeout', { cause: error, detail: code });
   if (CLIENT_BODY_CODES.has(code)) return new GatehouseError('invalid_request', { cause: error, detail: code });
   return new GatehouseError('upstream_unavailable', { cause: error, detail: code || String(error) });
 }
+
+class BodyTooLarge extends Error {}

@@ -1,14 +1,70 @@
 /**
- * Browser-facing request checks that need no state. Each returns an error to throw, or undefined.
+ * Stateless checks on browser requests. Each returns the error to throw, or undefined.
+ *
+ * Cookie-authenticated API calls must carry the anti-forgery header (a custom header forces a CORS
+ * preflight, which Gatehouse only grants to configured origins), come from this site (Origin and
+ * Fetch Metadata), and not carry a form content type when they change state (what a cross-site
+ * <form> sends).
  */
 import type { FastifyRequest } from 'fastify';
+import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 
-/** The anti-forgery header every cookie-authenticated API call must carry (a static value forces a CORS preflight). */
-export const CSRF_HEADER = 'x-csrf';
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** The content types a browser sends cross-site without a preflight (CORS "simple" requests). */
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
 
-export function csrfHeaderProblem(request: FastifyRequest): GatehouseError | undefined {
-  return request.headers[CSRF_HEADER] === '1' ? undefined : new GatehouseError('csrf_header_missing');
+export class RequestChecks {
+  readonly csrfHeader: string;
+  readonly #publicOrigin: string;
+  readonly #allowedOrigins: ReadonlySet<string>;
+  readonly #allowSameSite: boolean;
+
+  constructor(config: GatehouseConfig) {
+    this.csrfHeader = config.security.csrfHeader.toLowerCase();
+    this.#publicOrigin = config.publicOrigin;
+    this.#allowedOrigins = new Set(config.security.allowedOrigins);
+    this.#allowSameSite = config.security.allowSameSite;
+  }
+
+  /** Everything a cookie-authenticated API call must satisfy. */
+  apiProblem(request: FastifyRequest, options: { allowFormBodies?: boolean } = {}): GatehouseError | undefined {
+    if (request.headers[this.csrfHeader] !== '1') return new GatehouseError('csrf_header_missing');
+    const origin = this.originProblem(request);
+    if (origin) return origin;
+    if (!options.allowFormBodies && STATE_CHANGING.has(request.method) && isFormType(request.headers['content-type'])) {
+      return new GatehouseError('unsupported_media_type', { detail: `form content type on ${request.method}` });
+    }
+    return undefined;
+  }
+
+  /**
+   * The request comes from this site or a configured origin: a foreign Origin header, or Fetch
+   * Metadata saying cross-site (or same-site, i.e. a sibling subdomain, unless allowed), is refused.
+   */
+  originProblem(request: FastifyRequest): GatehouseError | undefined {
+    const origin = request.headers.origin;
+    if (origin !== undefined) {
+      if (this.#allowedOrigins.has(origin)) return undefined;
+      if (origin !== this.#publicOrigin)
+        return new GatehouseError('origin_not_allowed', { detail: `origin ${origin}` });
+    }
+    const site = request.headers['sec-fetch-site'];
+    if (site === 'cross-site' || (site === 'same-site' && !this.#allowSameSite)) {
+      return new GatehouseError('origin_not_allowed', { detail: `sec-fetch-site ${site}` });
+    }
+    return undefined;
+  }
+
+  /** An origin allowed to make credentialed cross-origin calls (CORS). */
+  isAllowedOrigin(origin: string | undefined): origin is string {
+    return origin !== undefined && this.#allowedOrigins.has(origin);
+  }
+}
+
+function isFormType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  return FORM_TYPES.has(contentType.split(';', 1)[0]!.trim().toLowerCase());
 }
 
 /**
@@ -19,9 +75,7 @@ export function navigationProblem(request: FastifyRequest): GatehouseError | und
   const mode = request.headers['sec-fetch-mode'];
   const dest = request.headers['sec-fetch-dest'];
   if ((mode !== undefined && mode !== 'navigate') || (dest !== undefined && dest !== 'document')) {
-    return new GatehouseError('navigation_required', {
-      detail: `sec-fetch-mode=${mode} sec-fetch-dest=${dest}`,
-    });
+    return new GatehouseError('navigation_required', { detail: `sec-fetch-mode=${mode} sec-fetch-dest=${dest}` });
   }
   return undefined;
 }

@@ -16,6 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { GatehouseConfig } from '../config/load.js';
+import type { Counters } from '../security/rate-limit.js';
 import { Aead } from './aead.js';
 import type { SessionData } from './session.js';
 import { indexKeys, queryKey, type SessionQuery, type SessionStore } from './store.js';
@@ -27,6 +28,7 @@ interface Scripts {
   ghTouch(key: string, touchedAt: number, ttl: number): Promise<number>;
   ghIndex(key: string, member: string, expiresAt: number, now: number): Promise<number>;
   ghRelease(key: string, token: string): Promise<number>;
+  ghHit(key: string, windowMs: number): Promise<number>;
 }
 type Client = (Redis | Cluster) & Scripts;
 
@@ -47,6 +49,10 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local ttl = tonumber(ARGV[2]) - tonumber(ARGV[3])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`,
+  // Count a hit in a rate-limit window; the counter expires with its window.
+  ghHit: `local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`,
   // Release a lock only if we still hold it.
   ghRelease: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`,
@@ -59,7 +65,7 @@ export interface RedisStoreOptions {
   onError?: (error: Error) => void;
 }
 
-export class RedisStore implements SessionStore {
+export class RedisStore implements SessionStore, Counters {
   readonly #client: Client;
   readonly #aead: Aead;
   readonly #prefix: string;
@@ -137,6 +143,11 @@ export class RedisStore implements SessionStore {
       };
       this.#client.once('ready', ready);
     });
+  }
+
+  /** A rate-limit hit (see security/rate-limit.ts): counters shared by every instance. */
+  async hit(key: string, windowMs: number): Promise<number> {
+    return this.#client.ghHit(`${this.#prefix}r:${createHash('sha256').update(key).digest('base64url')}`, windowMs);
   }
 
   async ping(): Promise<void> {

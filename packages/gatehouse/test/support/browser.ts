@@ -21,6 +21,11 @@ export interface BrowserRequest {
   navigate?: boolean;
   /** The page that makes the request; decides SameSite and Sec-Fetch-Site. Default: the target's own origin. */
   from?: string;
+  /**
+   * The public origin of a load balancer in front of the URL's instance: the browser addresses the
+   * request to it (Origin, Fetch Metadata) while it reaches this instance.
+   */
+  balancedAs?: string;
 }
 
 export class TestBrowser {
@@ -28,7 +33,8 @@ export class TestBrowser {
   readonly seen: SeenResponse[] = [];
 
   async request(url: string, init: BrowserRequest = {}): Promise<SeenResponse> {
-    const target = new URL(url);
+    // Behind a load balancer the browser only ever sees the public origin, whichever instance answers.
+    const target = new URL(init.balancedAs ?? url);
     const from = new URL(init.from ?? target.origin);
     const sameSite = siteOf(from) === siteOf(target);
     const method = init.method ?? 'GET';

@@ -1,0 +1,86 @@
+/**
+ * Hooks every public request passes, in order: security headers (so even refusals carry them),
+ * CDN origin verification, the per-IP rate limit, and CORS (preflights answered only for configured
+ * origins; same-origin needs none).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { GatehouseError } from '../errors.js';
+import type { Services } from '../services.js';
+
+const ONE_YEAR = 31_536_000;
+
+export function securityHooks(app: FastifyInstance, services: Services): void {
+  const { config, checks, limits } = services;
+  const apiPrefix = `${config.basePath}/`;
+  const isApi = (url: string) => url.startsWith(apiPrefix) || url === config.basePath;
+
+  const common: Record<string, string> = {
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+  };
+  if (config.security.headers.hsts && config.publicOrigin.startsWith('https:')) {
+    common['strict-transport-security'] = `max-age=${ONE_YEAR}; includeSubDomains`;
+  }
+  const apiHeaders = {
+    ...common,
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'cross-origin-resource-policy': 'same-origin',
+  };
+  const pageHeaders = {
+    ...common,
+    'content-security-policy': config.security.headers.contentSecurityPolicy,
+    'cross-origin-opener-policy': 'same-origin',
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    reply.headers(isApi(request.url) ? apiHeaders : pageHeaders);
+  });
+
+  const verify = config.security.originVerify;
+  if (verify) {
+    const header = verify.header.toLowerCase();
+    const expected = verify.secrets.map(digest);
+    app.addHook('onRequest', async (request) => {
+      const given = request.headers[header];
+      const ok = typeof given === 'string' && expected.some((secret) => timingSafeEqual(secret, digest(given)));
+      if (!ok) throw new GatehouseError('origin_verification_failed', { detail: `missing or wrong ${header}` });
+    });
+  }
+
+  app.addHook('onRequest', async (request) => {
+    await limits.check('ip', request.ip, config.rateLimit.perIp);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!isApi(request.url)) return;
+    const origin = request.headers.origin;
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
+      if (!checks.isAllowedOrigin(origin))
+        throw new GatehouseError('origin_not_allowed', { detail: `preflight from ${origin}` });
+      return reply
+        .code(204)
+        .headers({
+          'access-control-allow-origin': origin,
+          'access-control-allow-credentials': 'true',
+          'access-control-allow-methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
+          'access-control-allow-headers': `${checks.csrfHeader}, content-type`,
+          'access-control-max-age': '600',
+          vary: 'Origin',
+        })
+        .send();
+    }
+    if (checks.isAllowedOrigin(origin)) {
+      reply.headers({
+        'access-control-allow-origin': origin,
+        'access-control-allow-credentials': 'true',
+        vary: 'Origin',
+      });
+    }
+  });
+}
+
+/** Equal-length values for a constant-time comparison of secrets of any length. */
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
