@@ -5,6 +5,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError, toGatehouseError, type ErrorCode } from './errors.js';
 import { ERROR_PAGE_CSP, errorPage } from './security/error-page.js';
@@ -58,10 +59,15 @@ export function answerError(options: ErrorHandlerOptions) {
 
 /** Malformed HTTP (bad framing, oversized headers) is refused before Fastify sees it; answer in our format. */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable) return void socket.destroy();
-  const failure = new GatehouseError(
-    error.code === 'HPE_HEADER_OVERFLOW' ? 'request_header_too_large' : 'invalid_request',
+  writeRawError(
+    socket,
+    new GatehouseError(error.code === 'HPE_HEADER_OVERFLOW' ? 'request_header_too_large' : 'invalid_request'),
   );
+}
+
+/** Answers on a bare socket (no Fastify reply exists: malformed HTTP, refused WebSocket upgrades) and closes it. */
+export function writeRawError(socket: Duplex, failure: GatehouseError): void {
+  if (!socket.writable) return void socket.destroy();
   const body = JSON.stringify(failure.toJSON());
   socket.end(
     `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status]}\r\nConnection: close\r\n` +

@@ -16,7 +16,9 @@ import { OidcClient } from './oidc/client.js';
 import { LoginTransactions } from './oidc/login-transaction.js';
 import { adminRoutes } from './ops/admin.js';
 import { loggerOptions } from './ops/logger.js';
+import { ProxiedRoute } from './proxy/proxied-route.js';
 import { proxyRoutes } from './proxy/proxy-routes.js';
+import { websocketProxy } from './proxy/websocket.js';
 import type { Services } from './services.js';
 import { createStore } from './session/create-store.js';
 import { CookieSessions } from './session/cookie-sessions.js';
@@ -101,7 +103,12 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
   if (config.oidc.backchannelLogout) {
     await app.register(async (scope) => backchannelRoute(scope, services), { prefix: config.basePath });
   }
-  await app.register(async (scope) => proxyRoutes(scope, services));
+  const routes = config.routes.map((route) => new ProxiedRoute(route, config));
+  await app.register(async (scope) => proxyRoutes(scope, services, routes));
+  websocketProxy(app, services, routes);
+  app.addHook('onClose', async () => {
+    await Promise.all(routes.map((r) => r.upstream.close()));
+  });
   await spaRoutes(app, config);
   app.setNotFoundHandler(async (request, reply) => {
     if (config.static.root && isDeepLink(request, config.basePath)) return sendIndex(reply, config);

@@ -13,9 +13,9 @@ import { configSchema, type ParsedConfig, type ParsedRoute } from './schema.js';
 /** A route with its defaults resolved. */
 export type RouteConfig = ParsedRoute & { readonly requireSession: boolean };
 
-export type GatehouseConfig = ParsedConfig & {
+export type GatehouseConfig = Omit<ParsedConfig, 'routes' | 'oidc'> & {
   readonly routes: readonly RouteConfig[];
-  readonly oidc: ParsedConfig['oidc'] & {
+  readonly oidc: Omit<ParsedConfig['oidc'], 'backchannelLogout' | 'postLogoutRedirectUri'> & {
     readonly backchannelLogout: boolean;
     /** publicUrl + basePath + "/auth/callback"; never built from request headers. */
     readonly redirectUri: string;

@@ -203,6 +203,10 @@ export const configSchema = z.strictObject({
         .meta({
           description: 'Session cookie name. The __Host- prefix is required (Secure, Path=/, no Domain).',
         }),
+      websocketCheckInterval: duration.prefault('30s').meta({
+        description:
+          'How often open WebSocket connections check that their session is still live (ended elsewhere, e.g. on another instance). Sessions ended by this instance close their sockets at once.',
+      }),
       persistent: bool().default(false).meta({
         description: 'false: a browser-session cookie. true: Max-Age equal to the absolute timeout.',
       }),

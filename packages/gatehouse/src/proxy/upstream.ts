@@ -87,6 +87,20 @@ export class Upstream {
     );
   }
 
+  /** The upstream half of a WebSocket handshake; resolves with the upstream's 101 headers and its socket. */
+  async upgrade(forward: ForwardRequest): Promise<Dispatcher.UpgradeData> {
+    try {
+      return await this.#pool.upgrade({
+        path: forward.path,
+        method: 'GET',
+        headers: forward.headers,
+        protocol: 'websocket',
+      });
+    } catch (error) {
+      throw upstreamError(error);
+    }
+  }
+
   /** Streams the upstream's answer to the browser. */
   send(reply: FastifyReply, response: Dispatcher.ResponseData): FastifyReply {
     reply.code(response.statusCode).headers(browserResponseHeaders(response.headers));

@@ -4,7 +4,9 @@
  * origins; same-origin needs none).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { Services } from '../services.js';
 
@@ -37,14 +39,11 @@ export function securityHooks(app: FastifyInstance, services: Services): void {
     reply.headers(isApi(request.url) ? apiHeaders : pageHeaders);
   });
 
-  const verify = config.security.originVerify;
-  if (verify) {
-    const header = verify.header.toLowerCase();
-    const expected = verify.secrets.map(digest);
+  const verifyOrigin = originVerifier(config);
+  if (verifyOrigin) {
     app.addHook('onRequest', async (request) => {
-      const given = request.headers[header];
-      const ok = typeof given === 'string' && expected.some((secret) => timingSafeEqual(secret, digest(given)));
-      if (!ok) throw new GatehouseError('origin_verification_failed', { detail: `missing or wrong ${header}` });
+      const problem = verifyOrigin(request.headers);
+      if (problem) throw problem;
     });
   }
 
@@ -78,6 +77,24 @@ export function securityHooks(app: FastifyInstance, services: Services): void {
       });
     }
   });
+}
+
+/**
+ * The CDN origin check (security.originVerify), or undefined when not configured: the secret
+ * header must carry one of the configured values (two during a rotation), compared in constant time.
+ */
+export function originVerifier(
+  config: GatehouseConfig,
+): ((headers: IncomingHttpHeaders) => GatehouseError | undefined) | undefined {
+  const verify = config.security.originVerify;
+  if (!verify) return undefined;
+  const header = verify.header.toLowerCase();
+  const expected = verify.secrets.map(digest);
+  return (headers) => {
+    const given = headers[header];
+    const ok = typeof given === 'string' && expected.some((secret) => timingSafeEqual(secret, digest(given)));
+    return ok ? undefined : new GatehouseError('origin_verification_failed', { detail: `missing or wrong ${header}` });
+  };
 }
 
 /** Equal-length values for a constant-time comparison of secrets of any length. */

@@ -18,7 +18,7 @@ import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import { Aead } from './aead.js';
 import { ExpiringMap } from './expiring-map.js';
-import { SessionManager, type ActiveSession, type NewSession } from './session-manager.js';
+import { SessionManager, type ActiveSession, type CookieSource, type NewSession } from './session-manager.js';
 import type { SessionData } from './session.js';
 
 /** Characters of sealed text per cookie: with name and attributes, each Set-Cookie stays under 4096 bytes. */
@@ -49,8 +49,8 @@ export class CookieSessions extends SessionManager {
   }
 
   async load(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: CookieSource,
+    reply: FastifyReply | undefined,
     options: { slide?: boolean } = {},
   ): Promise<ActiveSession | undefined> {
     const sealed = this.#open(request);
@@ -62,7 +62,7 @@ export class CookieSessions extends SessionManager {
     const now = Date.now();
     if (this.shouldTouch(data, options, now)) session.data = { ...data, touchedAt: now };
     // Re-issue the cookie when it changed or the browser still holds an older state.
-    if (session.data !== sealed.data) this.#write(request, reply, session);
+    if (reply && session.data !== sealed.data) this.#write(request, reply, session);
     return session;
   }
 
@@ -96,6 +96,7 @@ export class CookieSessions extends SessionManager {
   async discard(key: string): Promise<void> {
     this.#refreshed.delete(key);
     this.#ended.set(key, true, this.absoluteMs);
+    this.events.emit('end', key);
   }
 
   async find(): Promise<string[]> {
@@ -120,7 +121,7 @@ export class CookieSessions extends SessionManager {
   }
 
   /** The chunk cookies this request carries, in order: the name, then name.1, name.2, … */
-  #chunkNames(request: FastifyRequest): string[] {
+  #chunkNames(request: CookieSource): string[] {
     const names = [this.cookieName];
     for (let i = 1; i < this.#maxChunks && request.cookies[`${this.cookieName}.${i}`] !== undefined; i++) {
       names.push(`${this.cookieName}.${i}`);
@@ -128,7 +129,7 @@ export class CookieSessions extends SessionManager {
     return names;
   }
 
-  #open(request: FastifyRequest): Sealed | undefined {
+  #open(request: CookieSource): Sealed | undefined {
     if (request.cookies[this.cookieName] === undefined) return undefined;
     const text = this.#chunkNames(request)
       .map((name) => request.cookies[name])
@@ -139,7 +140,7 @@ export class CookieSessions extends SessionManager {
   }
 
   /** Seals the session into as many cookies as it needs, and clears chunks it no longer uses. */
-  #write(request: FastifyRequest | undefined, reply: FastifyReply, session: ActiveSession): void {
+  #write(request: CookieSource | undefined, reply: FastifyReply, session: ActiveSession): void {
     if (reply.sent || reply.raw.headersSent) return;
     const { key, data } = session;
     const sealed = this.#aead.sealJson({ key, data }, this.cookieName, this.idleExpiresAt(data) - Date.now());

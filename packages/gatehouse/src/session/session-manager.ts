@@ -5,6 +5,7 @@
  * CookieSessions (the whole session sealed into the cookie).
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatehouseConfig } from '../config/load.js';
@@ -23,6 +24,11 @@ export interface ActiveSession {
   readonly reply?: FastifyReply;
 }
 
+/** Where cookies come from: a Fastify request, or a WebSocket upgrade request parsed by hand. */
+export interface CookieSource {
+  cookies: Record<string, string | undefined>;
+}
+
 export type NewSession = Omit<SessionData, 'v' | 'createdAt' | 'touchedAt' | 'expiresAt' | 'logoutKey'>;
 
 export abstract class SessionManager {
@@ -34,7 +40,11 @@ export abstract class SessionManager {
   /** __Host- rules: Secure, Path=/, no Domain. Strict keeps the cookie off every cross-site request. */
   readonly cookieOptions: CookieSerializeOptions;
 
+  /** Emits 'end' with the key of every session this instance ends (WebSocket connections listen). */
+  readonly events = new EventEmitter<{ end: [key: string] }>();
+
   constructor(config: GatehouseConfig) {
+    this.events.setMaxListeners(0);
     this.cookieName = config.session.cookieName;
     this.idleMs = config.session.idleTimeout;
     this.absoluteMs = config.session.absoluteTimeout;
@@ -48,8 +58,8 @@ export abstract class SessionManager {
    * activity is recorded when the last record is older than the touch interval (unless slide: false).
    */
   abstract load(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: CookieSource,
+    reply: FastifyReply | undefined,
     options?: { slide?: boolean },
   ): Promise<ActiveSession | undefined>;
   /** The session's current data (another request may have changed it), if still live. */
@@ -69,7 +79,7 @@ export abstract class SessionManager {
   /** Locks a session for a token refresh across instances; undefined while another holder has it. */
   abstract lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
   /** The key of the session this request's cookie names (not checked for liveness), if any. */
-  abstract cookieSessionKey(request: FastifyRequest): string | undefined;
+  abstract cookieSessionKey(request: CookieSource): string | undefined;
   /** Waits (at most `timeoutMs`) for the backing store's first connection; rejects if it does not come. */
   async connect(_timeoutMs: number): Promise<void> {}
   /** Resolves when sessions can be served; used by /readyz. */

@@ -4,9 +4,15 @@
  * Strict mode: an id the store does not know is never adopted or reissued.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { GatehouseConfig } from '../config/load.js';
-import { SessionManager, guardStore, type ActiveSession, type NewSession } from './session-manager.js';
+import {
+  SessionManager,
+  guardStore,
+  type ActiveSession,
+  type CookieSource,
+  type NewSession,
+} from './session-manager.js';
 import { isSessionId, newSessionId, type SessionData } from './session.js';
 import type { SessionQuery, SessionStore } from './store.js';
 
@@ -23,14 +29,14 @@ export class StoreSessions extends SessionManager {
     super(config);
   }
 
-  cookieSessionKey(request: FastifyRequest): string | undefined {
+  cookieSessionKey(request: CookieSource): string | undefined {
     const id = request.cookies[this.cookieName];
     return isSessionId(id) ? sessionKey(id) : undefined;
   }
 
   async load(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: CookieSource,
+    reply: FastifyReply | undefined,
     options: { slide?: boolean } = {},
   ): Promise<ActiveSession | undefined> {
     const key = this.cookieSessionKey(request);
@@ -74,8 +80,9 @@ export class StoreSessions extends SessionManager {
     return guardStore(this.store.update(session.key, session.data, ttl));
   }
 
-  discard(key: string): Promise<void> {
-    return guardStore(this.store.delete(key));
+  async discard(key: string): Promise<void> {
+    await guardStore(this.store.delete(key));
+    this.events.emit('end', key);
   }
 
   find(query: SessionQuery): Promise<string[]> {
