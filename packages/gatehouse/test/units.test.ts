@@ -68,6 +68,11 @@ describe('checkedRestPath', () => {
       '/a%00',
       '/a b',
       '/a\u007f',
+      '/..;/admin',
+      '/a/.;x/b',
+      '/%u002e%u002e',
+      '/a%',
+      '/a%2',
     ]) {
       assert.throws(() => checkedRestPath(path), GatehouseError, path);
     }

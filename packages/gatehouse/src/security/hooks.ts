@@ -1,6 +1,6 @@
 /**
- * Hooks every public request passes, in order: security headers (so even refusals carry them),
- * CDN origin verification, the per-IP rate limit, and CORS (preflights answered only for configured
+ * Hooks every public request passes, in order: security headers (so even refusals carry them) and
+ * the request-target form, CDN origin verification, the per-IP rate limit, and CORS (preflights answered only for configured
  * origins; same-origin needs none).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -37,6 +37,11 @@ export function securityHooks(app: FastifyInstance, services: Services): void {
   };
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(isApi(request.url) ? apiHeaders : pageHeaders);
+    // Browsers send origin-form targets ("/path"); an absolute-form one ("http://host/path") is
+    // meant for a forward proxy, which Gatehouse is not: refuse it rather than guess.
+    if (request.raw.url?.charCodeAt(0) !== 47 /* "/" */) {
+      throw new GatehouseError('invalid_request', { detail: 'request target is not a path' });
+    }
   });
 
   const verifyOrigin = originVerifier(config);
