@@ -291,7 +291,7 @@ export const configSchema = z.strictObject({
         }),
       allowedOrigins: z.array(httpUrl).default([]).meta({
         description:
-          'Other origins allowed to call the API with credentials (CORS and the Origin check). Exact origins only; never "*" or "null".',
+          'Other origins allowed to call the API with credentials (CORS and the Origin check). Exact origins only; never "*" or "null". The session cookie is SameSite=Strict, so only same-site origins (e.g. www.example.com calling app.example.com) can use a session.',
       }),
       allowSameSite: bool().default(false).meta({
         description: 'Trust requests a browser marks Sec-Fetch-Site: same-site (sibling subdomains). Off: refused.',
