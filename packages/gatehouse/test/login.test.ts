@@ -79,6 +79,15 @@ describe('sign-in, API call, sign-out', () => {
 
     // The ID token went to the provider in the logout URL, which the SPA navigates to; every other
     // token stayed on the server. Leave the logout response out of the scan for that reason.
+    // The session id appears in a Set-Cookie header and nowhere else: no URL, no body, no other header.
+    for (const seen of browser.seen) {
+      const elsewhere = [
+        seen.url,
+        seen.body,
+        ...[...seen.headers].filter(([n]) => n !== 'set-cookie').map(([n, v]) => `${n}: ${v}`),
+      ];
+      assert.ok(!elsewhere.join('\n').includes(cookieValue), `session id exposed by ${seen.url}`);
+    }
     browser.seen.splice(browser.seen.indexOf(logout), 1);
     assert.deepEqual(leakedTokens(browser, stack), []);
   });
@@ -95,6 +104,17 @@ describe('sign-in, API call, sign-out', () => {
     const old = new TestBrowser();
     await old.jar.setCookie(`__Host-gatehouse=${first}; Path=/; Secure; HttpOnly`, stack.app);
     assert.equal((await old.api(`${stack.app}/api/auth/user`)).status, 401);
+  });
+
+  it('builds the post-logout URL from the configuration, never from Host or X-Forwarded-*', async () => {
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    const logout = await browser.api(`${stack.app}/api/auth/logout`, {
+      method: 'POST',
+      headers: { host: 'evil.test', 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'https' },
+    });
+    const url = new URL(JSON.parse(logout.body).logoutUrl);
+    assert.equal(url.searchParams.get('post_logout_redirect_uri'), `${stack.app}/`);
   });
 
   it('answers unauthenticated API calls with 401 JSON, never a redirect to the provider', async () => {
