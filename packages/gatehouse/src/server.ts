@@ -52,8 +52,7 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
   const config = isEffectiveConfig(input) ? input : parseConfig(input);
   const app = Fastify({
     logger: loggerOptions(config),
-    // Fastify accepts a hop count at runtime; its types only list the other forms.
-    trustProxy: config.server.trustProxy as boolean | string[],
+    trustProxy: config.server.trustProxy,
     bodyLimit: config.server.bodyLimit,
     requestIdHeader: false,
     genReqId: () => randomUUID(),

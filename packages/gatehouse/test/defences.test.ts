@@ -197,6 +197,31 @@ describe('rate limits', () => {
     }
   });
 
+  it('counts the real client, not a forged X-Forwarded-For, unless the proxy is trusted', async () => {
+    const untrusting = await startStack({ gatehouse: lowLimits() });
+    try {
+      let last = 0;
+      for (let i = 0; i < 41; i++) {
+        last = (await fetch(`${untrusting.app}/`, { headers: { 'x-forwarded-for': `10.0.0.${i}` } })).status;
+      }
+      assert.equal(last, 429, 'rotating X-Forwarded-For does not escape the limit');
+    } finally {
+      await untrusting.close();
+    }
+    const behindProxy = await startStack({
+      gatehouse: (d) => ({ ...lowLimits()(d), server: { ...d.server, trustProxy: ['127.0.0.1/32'] } }),
+    });
+    try {
+      const statuses = new Set<number>();
+      for (let i = 0; i < 41; i++) {
+        statuses.add((await fetch(`${behindProxy.app}/`, { headers: { 'x-forwarded-for': `10.0.0.${i}` } })).status);
+      }
+      assert.ok(!statuses.has(429), 'behind a trusted proxy, each forwarded client has its own budget');
+    } finally {
+      await behindProxy.close();
+    }
+  });
+
   it('holds a per-route limit across instances with Redis counters', { skip: redisSkip }, async () => {
     const stack = await startStack({
       gatehouse: (d) => ({

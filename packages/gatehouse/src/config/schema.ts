@@ -113,11 +113,11 @@ export const configSchema = z.strictObject({
       host: z.string().default('0.0.0.0').meta({ description: 'Interface the public listener binds.' }),
       port: port().default(8080).meta({ description: 'Public listener port.' }),
       trustProxy: z
-        .preprocess(fromEnvString, z.union([z.boolean(), z.number().int().min(0), z.array(z.string())]))
+        .preprocess(fromEnvString, z.union([z.boolean(), z.array(z.string().min(1))]))
         .default(false)
         .meta({
           description:
-            'Which X-Forwarded-For hops to trust for the client IP: false, true, a hop count, or a list of proxy addresses/CIDRs.',
+            'Whose X-Forwarded-For to believe for the client IP: false (nobody), a list of proxy addresses or CIDRs (e.g. the load balancer subnets), or true (everybody: only when nothing can reach Gatehouse except through those proxies).',
         }),
       bodyLimit: positiveInt().default(1_048_576).meta({
         description: 'Largest request body, in bytes, Gatehouse accepts for its own endpoints.',
