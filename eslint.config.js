@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['examples/demo/public/**/*.js', 'packages/client/src/**/*.ts'],
+    files: ['packages/client/src/**/*.{ts,tsx}', 'examples/demo/web/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
   },
 );

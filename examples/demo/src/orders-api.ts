@@ -48,6 +48,8 @@ function order(
 
 export interface OrdersApi {
   url: string;
+  /** Every request it received (newest last, at most 1,000): method, path, and whose token it carried. */
+  requests: { method: string; path: string; sub: string | undefined }[];
   close(): Promise<void>;
 }
 
@@ -73,12 +75,15 @@ export async function startOrdersApi(options: {
     }
   };
 
+  const requests: OrdersApi['requests'] = [];
   const server = createServer((req, res) => {
     handle(req, res).catch(() => json(res, 500, { error: 'server_error' }));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const claims = await verify(req);
+    requests.push({ method: req.method ?? '', path: req.url ?? '', sub: claims?.sub });
+    if (requests.length > 1000) requests.shift();
     if (!claims?.sub) {
       res.setHeader('www-authenticate', 'Bearer error="invalid_token"');
       return json(res, 401, { error: 'invalid_token' });
@@ -104,6 +109,7 @@ export async function startOrdersApi(options: {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -55,7 +55,7 @@ describe('the demo (npm start)', () => {
     const browser = new TestBrowser();
     const home = await browser.navigate(`${app}/`);
     assert.equal(home.status, 200);
-    assert.match(home.body, /<script type="module" src="\/app.js">/);
+    assert.match(home.body, /<script type="module" crossorigin src="\/assets\/index-[\w-]+\.js"><\/script>/);
     const deepLink = await browser.navigate(`${app}/orders/1002`);
     assert.equal(deepLink.status, 200, 'deep links answer index.html');
     assert.equal(deepLink.body, home.body);

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { GatehouseConfigInput } from '../src/config/schema.js';
 import { TestBrowser } from './support/browser.js';
 import { REDIS_URL, redisUnavailable, testPrefix } from './support/redis.js';
+import { spaBuild } from './support/spa-build.js';
 import { signIn, startStack, type Stack } from './support/stack.js';
 
 describe('security headers', () => {
@@ -15,7 +16,7 @@ describe('security headers', () => {
     stack = await startStack({
       gatehouse: (d) => ({
         ...d,
-        static: { root: new URL('../../../examples/demo/public', import.meta.url).pathname },
+        static: { root: spaBuild() },
       }),
     });
   });

@@ -277,6 +277,16 @@ export const configSchema = z.strictObject({
         description: 'Folder of the SPA build to serve at "/". Unset: none.',
       }),
       index: z.string().default('index.html').meta({ description: 'The SPA entry file, served for deep links.' }),
+      immutable: z
+        .array(z.string().regex(/^\/(?:[^/]+\/)*$/, 'expected a folder path such as "/assets/"'))
+        .default(['/assets/'])
+        .meta({
+          description:
+            'Folders whose files have a content hash in their name (Vite and Rollup: /assets/), cached by browsers and CDNs for a year without revalidation. Everything else is revalidated on every use (ETag).',
+        }),
+      precompressed: bool().default(true).meta({
+        description: 'Serve file.br or file.gz in place of file when they exist and the browser accepts them.',
+      }),
     })
     .prefault({})
     .meta({ description: 'Hosting the single-page app.' }),

@@ -157,7 +157,11 @@ export class TokenManager {
   /** Revokes a session's refresh token and access token at the provider; failures are only logged by the caller. */
   async revoke(tokens: TokenSet): Promise<void> {
     if (tokens.refreshToken) await this.oidc.revoke(tokens.refreshToken, 'refresh_token');
-    await this.oidc.revoke(tokens.accessToken, 'access_token');
+    await this.oidc.revoke(tokens.accessToken, 'access_token').catch((error: unknown) => {
+      // RFC 7009 2.2.1: a provider may be unable to revoke self-contained (JWT) access tokens.
+      // That is expected, not a failure: such a token dies at its (short) expiry.
+      if ((error as { error?: unknown }).error !== 'unsupported_token_type') throw error;
+    });
   }
 
   /**

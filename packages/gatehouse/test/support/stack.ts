@@ -38,12 +38,23 @@ export interface StackOptions {
 
 export const CLIENT_ID = 'gatehouse-test';
 
+/**
+ * A port nothing listens on, for servers whose URL must be known before they start. Picked below
+ * Linux's ephemeral range (32768+): a port the kernel handed out (listen(0) or any outgoing
+ * connection of the parallel test files) could be taken again before our server binds it.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
 }
 
 /** Gatehouse's registration at the test provider, for an app served at `app`. */
@@ -84,7 +95,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const config = options.gatehouse ? options.gatehouse(defaults) : defaults;
   const gatehouse = await createGatehouse(config);
-  const { adminUrl } = await gatehouse.listen();
+  const { adminUrl } = await gatehouse.listen().catch(async (error: unknown) => {
+    // Leave nothing running: open servers would keep the test process alive after the failure.
+    await Promise.allSettled([gatehouse.close(), idp.close(), upstream.close()]);
+    throw error;
+  });
   const peers: Gatehouse[] = [];
   return {
     app,

@@ -1,0 +1,259 @@
+/**
+ * The demo SPA in real Chromium: a user signs in on the provider's page, uses the app, reloads a
+ * deep link and signs out, while we look for tokens everywhere the page could hold or see one, read
+ * the session cookie's flags through the DevTools protocol, and attack the API from other origins.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Demo } from '../src/demo.js';
+import {
+  browserUnavailable,
+  lastIdToken,
+  launchChromium,
+  screenshot,
+  signInAtProvider,
+  startTestDemo,
+} from './support/chromium.js';
+
+describe('the demo in a real browser', { skip: browserUnavailable() }, () => {
+  let demo: Demo;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  /** Everything the page received: every response's URL, headers and body. */
+  const received: string[] = [];
+
+  before(async () => {
+    demo = await startTestDemo();
+    browser = await launchChromium();
+    context = await browser.newContext();
+    page = await context.newPage();
+    page.on('response', async (response) => {
+      const headers = JSON.stringify(await response.allHeaders());
+      const body = await response.text().catch(() => '');
+      received.push(`${response.url()}\n${headers}\n${body}`);
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  const app = (path = '/') => `${demo.appUrl}${path}`;
+
+  it('signs in through the provider and shows the orders', async () => {
+    await page.goto(app('/'));
+    await page.getByRole('heading', { name: 'Your orders, one click away' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${demo.idp.issuer}/**`);
+    await signInAtProvider(page, 'alice');
+
+    await page.waitForURL(app('/'));
+    await page.getByRole('heading', { name: 'Welcome back, Alice' }).waitFor();
+    const table = page.getByRole('table', { name: 'Your orders' });
+    await table.waitFor(); // rendered once the orders arrived
+    const rows = table.locator('tbody tr');
+    assert.equal(await rows.count(), 3);
+    assert.match(await rows.first().innerText(), /#1001/);
+    assert.equal(await page.locator('.user-name').innerText(), 'Alice Anderson');
+    await screenshot(page, 'signed-in');
+  });
+
+  it('opens an order by client-side routing, and the deep link survives a reload', async () => {
+    // A marker on window survives client-side navigation only: a full page load would erase it.
+    await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'still here'));
+    await page.getByRole('link', { name: '#1002' }).click();
+    await page.waitForURL(app('/orders/1002'));
+    await page.getByRole('heading', { name: 'Order #1002' }).waitFor();
+    assert.equal(await page.evaluate(() => (window as unknown as { marker?: string }).marker), 'still here');
+    assert.match(await page.getByRole('table', { name: 'Items' }).innerText(), /Stoneware mug/);
+    await screenshot(page, 'order-detail');
+
+    const reload = await page.reload();
+    assert.equal(reload?.status(), 200, 'the deep link is answered with index.html');
+    await page.getByRole('heading', { name: 'Order #1002' }).waitFor();
+    assert.equal(page.url(), app('/orders/1002'));
+  });
+
+  it("shows another customer's order as not found", async () => {
+    await page.goto(app('/orders/2001'));
+    await page.getByText('Order #2001 was not found in your account.').waitFor();
+  });
+
+  it('keeps every token out of cookies, storage and IndexedDB', async () => {
+    await page.goto(app('/'));
+    await page.getByRole('heading', { name: 'Welcome back, Alice' }).waitFor();
+    const tokens = issuedTokens(demo);
+    assert.ok(tokens.length >= 3, 'the provider issued an access, a refresh and an ID token');
+
+    // A string, not a function: the test runner's transpiler would add helpers the page lacks.
+    const stored = (await page.evaluate(`(async () => ({
+      cookie: document.cookie,
+      local: JSON.stringify(Object.entries(localStorage)),
+      session: JSON.stringify(Object.entries(sessionStorage)),
+      indexedDb: JSON.stringify(await indexedDB.databases()),
+    }))()`)) as Record<string, string>;
+    assert.equal(stored.cookie, '', 'the session cookie is HttpOnly: invisible to scripts');
+    assert.equal(stored.indexedDb, '[]', 'no IndexedDB databases');
+    for (const [where, value] of Object.entries(stored)) {
+      for (const token of tokens) assert.ok(!value.includes(token), `${where} holds a token`);
+    }
+  });
+
+  it('never lets a token reach the page in any response it received', () => {
+    assert.ok(received.length > 10, `saw ${received.length} responses`);
+    assert.ok(
+      received.some((r) => r.includes('/api/orders')),
+      'the scan covered API responses',
+    );
+    const tokens = issuedTokens(demo);
+    for (const response of received) {
+      for (const token of tokens) assert.ok(!response.includes(token), `${response.split('\n')[0]} carries a token`);
+    }
+  });
+
+  it('sets the session cookie HttpOnly, Secure, SameSite=Strict, host-only, Path=/ (read over CDP)', async () => {
+    const cdp = await context.newCDPSession(page);
+    const { cookies } = (await cdp.send('Network.getAllCookies')) as { cookies: CdpCookie[] };
+    const session = cookies.find((c) => c.name === '__Host-gatehouse');
+    assert.ok(session, `cookies: ${cookies.map((c) => c.name).join(', ')}`);
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.secure, true);
+    assert.equal(session.sameSite, 'Strict');
+    assert.equal(session.path, '/');
+    assert.equal(session.domain, 'localhost', 'no Domain attribute: host-only');
+    assert.equal(session.session, true, 'a browser-session cookie: the server decides when it ends');
+    assert.ok(!cookies.some((c) => c.name.startsWith('__Host-gatehouse-login')), 'login transaction cleared');
+    await cdp.detach();
+  });
+
+  it('refuses the session to pages of other origins (cross-site and same-site), by form and by fetch', async () => {
+    const attacks = await startAttackerPages(demo.appUrl);
+    try {
+      const before = demo.api.requests.length;
+      // Cross-site, SameSite=Strict keeps the browser from sending the cookie at all (401); from a
+      // sibling origin of the same site the cookie goes along and the origin checks refuse (403).
+      for (const [origin, refusal] of [
+        [attacks.crossSite, 401],
+        [attacks.sameSite, 403],
+      ] as const) {
+        const attacker = await context.newPage();
+        await attacker.goto(`${origin}/fetch`);
+        const outcomes = await attacker.evaluate(() => (window as unknown as { attack: Promise<string[]> }).attack);
+        assert.equal(outcomes.length, 3);
+        // Blocked outright, or (no-cors) an opaque answer the page cannot look into.
+        for (const outcome of outcomes) assert.match(outcome, /: (blocked|opaque)$/, `${origin}: ${outcome}`);
+
+        for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+          const answer = attacker.waitForResponse((r) => r.url() === app('/api/orders'));
+          await attacker.goto(`${origin}/form?type=${encodeURIComponent(type)}`);
+          const response = await answer;
+          assert.equal(response.status(), refusal, `${origin} form ${type}: ${await response.text()}`);
+          assert.doesNotMatch(await response.text(), /1001|Alice/);
+        }
+        await attacker.close();
+      }
+      assert.equal(demo.api.requests.length, before, 'the orders API received nothing from the attacks');
+
+      // The user's own session survived all of it.
+      await page.goto(app('/'));
+      await page.getByRole('heading', { name: 'Welcome back, Alice' }).waitFor();
+    } finally {
+      await attacks.close();
+    }
+  });
+
+  it('notices a session ended elsewhere on its next call, and signs in again to the same page', async () => {
+    const sid = decodeJwt(lastIdToken(demo, 'alice')).sid as string;
+    await demo.idp.backchannelLogout('gatehouse-demo', 'alice', sid);
+    // The provider's own session is still there (only the app's ended), so the new sign-in needs no form.
+    const relogin = page.waitForRequest(app('/api/auth/login?returnTo=%2Forders%2F1002'));
+    await page.getByRole('link', { name: '#1002' }).click();
+    await relogin;
+    await page.waitForURL(app('/orders/1002'));
+    await page.getByRole('heading', { name: 'Order #1002' }).waitFor();
+    await page.goto(app('/'));
+  });
+
+  it('signs out at the provider and lands signed out', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${demo.idp.issuer}/**`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(app('/'));
+    await page.getByRole('heading', { name: 'Your orders, one click away' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+    await screenshot(page, 'signed-out');
+
+    const status = await page.evaluate(() =>
+      fetch('/api/orders', { headers: { 'X-CSRF': '1' } }).then((r) => r.status),
+    );
+    assert.equal(status, 401);
+    const cookies = await context.cookies(app('/'));
+    assert.ok(!cookies.some((c) => c.name === '__Host-gatehouse'), 'session cookie removed');
+  });
+
+  it('sends a signed-out visitor of a deep link to sign in, and back to the link', async () => {
+    await page.goto(app('/orders/1003'));
+    await page.waitForURL(`${demo.idp.issuer}/**`);
+    await signInAtProvider(page, 'alice');
+    await page.waitForURL(app('/orders/1003'));
+    await page.getByRole('heading', { name: 'Order #1003' }).waitFor();
+  });
+});
+
+interface CdpCookie {
+  name: string;
+  domain: string;
+  path: string;
+  httpOnly: boolean;
+  secure: boolean;
+  session: boolean;
+  sameSite?: string;
+}
+
+/** Every token the provider issued, and each JWT's signature alone (enough to identify it). */
+function issuedTokens(demo: Demo): string[] {
+  return demo.idp.issuedTokens().flatMap((t) => (t.split('.').length === 3 ? [t, t.split('.')[2]!] : [t]));
+}
+
+/**
+ * An attacker's pages on two other origins: 127.0.0.1 (another site) and another localhost port
+ * (same site, other origin). /fetch tries to read the API with the user's cookies; /form posts to it.
+ */
+async function startAttackerPages(appUrl: string) {
+  const target = `${appUrl}/api/orders`;
+  const fetchPage = `<!doctype html><script>
+    const tryIt = (label, init) => fetch(${JSON.stringify(target)}, { credentials: 'include', ...init })
+      .then((r) => label + ': ' + (r.type === 'opaque' ? 'opaque' : 'read ' + r.status), () => label + ': blocked');
+    window.attack = Promise.all([
+      tryIt('fetch', {}),
+      tryIt('fetch with header', { headers: { 'X-CSRF': '1' } }),
+      tryIt('no-cors post', { method: 'POST', mode: 'no-cors', body: '{"evil":true}' }),
+    ]);
+  </script>`;
+  const formPage = (type: string) => `<!doctype html><body>
+    <form method="post" action="${target}" enctype="${type}"><input name="evil" value="1"></form>
+    <script>document.forms[0].submit()</script></body>`;
+
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://attacker');
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(url.pathname === '/form' ? formPage(url.searchParams.get('type') ?? 'text/plain') : fetchPage);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const other = createServer(server.listeners('request')[0] as never);
+  await new Promise<void>((resolve) => other.listen(0, 'localhost', resolve));
+  const otherPort = (other.address() as AddressInfo).port;
+  return {
+    crossSite: `http://127.0.0.1:${port}`,
+    sameSite: `http://localhost:${otherPort}`,
+    close: async () => {
+      await Promise.all([server, other].map((s) => new Promise((resolve) => s.close(resolve))));
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import { GatehouseProvider } from '@gatehouse/client/react';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { BrowserRouter } from 'react-router';
+import { App } from './App';
+import './styles.css';
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <GatehouseProvider>
+      <BrowserRouter>
+        <App />
+      </BrowserRouter>
+    </GatehouseProvider>
+  </StrictMode>,
+);

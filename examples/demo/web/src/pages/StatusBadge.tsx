@@ -1,0 +1,5 @@
+import type { Order } from '../api';
+
+export function StatusBadge({ status }: { status: Order['status'] }) {
+  return <span className={`status ${status}`}>{status}</span>;
+}

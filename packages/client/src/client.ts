@@ -1,0 +1,205 @@
+/**
+ * The browser side of Gatehouse. The SPA never sees a token: the session cookie is HttpOnly and
+ * the browser sends it by itself; this client only adds what the browser cannot do alone (the
+ * anti-forgery header) and turns Gatehouse's answers into events and typed errors.
+ */
+import { HttpError, NetworkError, SessionEndedError } from './errors.js';
+
+export interface GatehouseClientOptions {
+  /** Where Gatehouse's endpoints live: its `basePath` setting. Default `/api`. */
+  basePath?: string;
+  /** The anti-forgery header: its `security.csrfHeader` setting. Default `X-CSRF`. */
+  csrfHeader?: string;
+  /**
+   * What happens when an API call finds the session over: `event` (default) emits `sessionended`
+   * and throws `SessionEndedError`; `login` also starts a new sign-in that returns to this page.
+   */
+  onSessionEnded?: 'event' | 'login';
+  /** Overrides for tests or unusual hosts. */
+  fetch?: typeof fetch;
+  navigate?: (url: string) => void;
+}
+
+/** `GET /api/auth/user`: the ID token's profile claims and the session's deadlines. */
+export interface GatehouseUser {
+  sub: string;
+  name?: string;
+  given_name?: string;
+  email?: string;
+  [claim: string]: unknown;
+  gatehouse: {
+    /** When the session ends if the user does nothing (ISO 8601). */
+    sessionExpiresAt: string;
+    /** When the session ends regardless (ISO 8601). */
+    absoluteExpiresAt: string;
+    /** A plain-link sign-out URL, bound to this session. */
+    logoutUrl: string;
+  };
+}
+
+export interface SessionEndedDetail {
+  /** Gatehouse's error code: `unauthenticated` or `session_expired`. */
+  code: string | undefined;
+}
+
+export type JsonRequestInit = Omit<RequestInit, 'body'> & {
+  /** Sent as `application/json`. */
+  json?: unknown;
+  body?: RequestInit['body'];
+};
+
+// 401s that mean "sign in again". An upstream that refused the token (upstream_unauthorized) is
+// not one: the session is still there.
+const SESSION_OVER = new Set(['unauthenticated', 'session_expired', undefined]);
+
+export class GatehouseClient extends EventTarget {
+  readonly basePath: string;
+  private readonly csrfHeader: string;
+  private readonly onSessionEndedMode: 'event' | 'login';
+  private readonly fetchImpl: typeof fetch;
+  private readonly navigate: (url: string) => void;
+
+  constructor(options: GatehouseClientOptions = {}) {
+    super();
+    this.basePath = (options.basePath ?? '/api').replace(/\/+$/, '');
+    this.csrfHeader = options.csrfHeader ?? 'X-CSRF';
+    this.onSessionEndedMode = options.onSessionEnded ?? 'event';
+    // Bound: calling window.fetch with another `this` throws "Illegal invocation".
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.navigate = options.navigate ?? ((url) => window.location.assign(url));
+  }
+
+  /** Leaves the page for the provider's sign-in; comes back to `returnTo` (default: this page). */
+  login(returnTo: string = currentPath()): void {
+    this.navigate(`${this.basePath}/auth/login?returnTo=${encodeURIComponent(returnTo)}`);
+  }
+
+  /**
+   * Ends the session on the server, then leaves for the provider's end-session page (which comes
+   * back to the app's post-logout URL). Throws `NetworkError` if Gatehouse cannot be reached: the
+   * session may still be live, so the app should say so rather than pretend.
+   */
+  async logout(): Promise<void> {
+    const response = await this.send(`${this.basePath}/auth/logout`, { method: 'POST' });
+    const body = (await readBody(response)) as { logoutUrl?: string } | undefined;
+    if (!response.ok) throw httpError(response, body);
+    this.navigate(body?.logoutUrl ?? '/');
+  }
+
+  /**
+   * The signed-in user, or `null` when nobody is. `slide: false` reads without counting as
+   * activity, for polling the session's deadline.
+   */
+  async getUser(options: { slide?: boolean } = {}): Promise<GatehouseUser | null> {
+    const query = options.slide === false ? '?slide=false' : '';
+    const response = await this.send(`${this.basePath}/auth/user${query}`, {});
+    const body = await readBody(response);
+    if (response.status === 401) return null;
+    if (!response.ok) throw httpError(response, body);
+    return body as GatehouseUser;
+  }
+
+  /**
+   * `fetch` for the app's own API: same-origin only, with the session cookie and the anti-forgery
+   * header. Resolves with the response for any status except a 401 that means the session is
+   * over, which emits `sessionended` and throws `SessionEndedError`.
+   */
+  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const response = await this.send(path, init);
+    if (response.status === 401) {
+      const body = await readBody(response.clone());
+      const code = errorCode(body);
+      if (SESSION_OVER.has(code)) {
+        this.dispatchEvent(new CustomEvent<SessionEndedDetail>('sessionended', { detail: { code } }));
+        if (this.onSessionEndedMode === 'login') this.login();
+        throw new SessionEndedError(401, code, errorMessage(body, 'Your session has ended.'), body);
+      }
+    }
+    return response;
+  }
+
+  /** `fetch` plus JSON both ways: resolves with the parsed body, throws `HttpError` on any error status. */
+  async fetchJson<T = unknown>(path: string, init: JsonRequestInit = {}): Promise<T> {
+    const { json, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (!headers.has('accept')) headers.set('accept', 'application/json');
+    if (json !== undefined) headers.set('content-type', 'application/json');
+    const response = await this.fetch(path, {
+      ...rest,
+      headers,
+      body: json !== undefined ? JSON.stringify(json) : rest.body,
+    });
+    const body = await readBody(response);
+    if (!response.ok) throw httpError(response, body);
+    return body as T;
+  }
+
+  /** Subscribes to `sessionended`; returns the unsubscribe function. */
+  onSessionEnded(listener: (detail: SessionEndedDetail) => void): () => void {
+    const handler = (event: Event) => listener((event as CustomEvent<SessionEndedDetail>).detail);
+    this.addEventListener('sessionended', handler);
+    return () => this.removeEventListener('sessionended', handler);
+  }
+
+  private async send(path: string, init: RequestInit): Promise<Response> {
+    const url = sameOriginUrl(path);
+    const headers = new Headers(init.headers);
+    headers.set(this.csrfHeader, '1');
+    try {
+      return await this.fetchImpl(url, { ...init, headers, credentials: 'same-origin' });
+    } catch (error) {
+      if ((error as Error)?.name === 'AbortError') throw error;
+      throw new NetworkError(`Could not reach ${path}: ${(error as Error)?.message ?? String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+export function createGatehouseClient(options?: GatehouseClientOptions): GatehouseClient {
+  return new GatehouseClient(options);
+}
+
+function currentPath(): string {
+  const { pathname, search, hash } = window.location;
+  return `${pathname}${search}${hash}`;
+}
+
+// The anti-forgery header and the cookie are for this origin's API only; refusing other origins
+// keeps a mistaken absolute URL from becoming a credentialed call somewhere else.
+function sameOriginUrl(path: string): string {
+  const origin = window.location.origin;
+  const url = new URL(path, origin);
+  if (url.origin !== origin) throw new TypeError(`Gatehouse client: ${path} is not on this origin`);
+  return url.pathname + url.search;
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text().catch(() => '');
+  if (!text) return undefined;
+  if (!(response.headers.get('content-type') ?? '').includes('json')) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function errorCode(body: unknown): string | undefined {
+  const code = (body as { error?: unknown } | undefined)?.error;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function errorMessage(body: unknown, fallback: string): string {
+  const message = (body as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : fallback;
+}
+
+function httpError(response: Response, body: unknown): HttpError {
+  return new HttpError(
+    response.status,
+    errorCode(body),
+    errorMessage(body, `${response.status} ${response.statusText}`.trim()),
+    body,
+  );
+}

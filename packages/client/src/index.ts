@@ -1,0 +1,9 @@
+export {
+  GatehouseClient,
+  createGatehouseClient,
+  type GatehouseClientOptions,
+  type GatehouseUser,
+  type JsonRequestInit,
+  type SessionEndedDetail,
+} from './client.js';
+export { GatehouseError, HttpError, NetworkError, SessionEndedError } from './errors.js';
