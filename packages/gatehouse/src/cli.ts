@@ -2,18 +2,25 @@
  * The command line:
  *   gatehouse start --config <file>   run Gatehouse
  *   gatehouse check --config <file>   validate and print the effective configuration, secrets masked
+ *   gatehouse health [--config <file>] ask the running instance's admin listener (container HEALTHCHECK)
+ * Without --config, the configuration comes from the environment (containers): GATEHOUSE_CONFIG_FILE
+ * names a file, or GATEHOUSE_CONFIG holds the document itself.
  * Exit codes: 0 success, 1 invalid configuration or failed start, 2 bad usage.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { maskSecrets } from './config/describe.js';
-import { ConfigError, loadConfigFile } from './config/load.js';
+import { ConfigError, loadConfigFile, loadConfigText, type GatehouseConfig } from './config/load.js';
 import { createGatehouse } from './server.js';
 
 const USAGE = `Usage:
   gatehouse start --config <file>   Start Gatehouse with a JSON or YAML configuration
   gatehouse check --config <file>   Validate a configuration and print it with secrets masked
+  gatehouse health --config <file>  Exit 0 if the instance of this configuration answers /healthz
   gatehouse --version
+
+Without --config: the file named by GATEHOUSE_CONFIG_FILE, or the YAML/JSON document in
+GATEHOUSE_CONFIG. \${NAME} references in the configuration are read from the environment.
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -43,23 +50,29 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
   }
-  if ((command !== 'start' && command !== 'check') || positionals.length > 1) {
+  if (!['start', 'check', 'health'].includes(command) || positionals.length > 1) {
     process.stderr.write(`gatehouse: unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
     return 2;
   }
-  if (!values.config) {
-    process.stderr.write(`gatehouse: --config <file> is required\n\n${USAGE}`);
+  const env = process.env;
+  const file = values.config ?? env.GATEHOUSE_CONFIG_FILE;
+  if (!file && !env.GATEHOUSE_CONFIG) {
+    process.stderr.write(
+      `gatehouse: no configuration: use --config <file>, GATEHOUSE_CONFIG_FILE or GATEHOUSE_CONFIG\n\n${USAGE}`,
+    );
     return 2;
   }
 
-  let config;
+  let config: GatehouseConfig;
   try {
-    config = loadConfigFile(values.config);
+    config = file ? loadConfigFile(file) : loadConfigText(env.GATEHOUSE_CONFIG!, { source: 'GATEHOUSE_CONFIG' });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`gatehouse: ${error.message}\n`);
     return 1;
   }
+
+  if (command === 'health') return health(config);
 
   if (command === 'check') {
     process.stdout.write(`${JSON.stringify(maskSecrets({ ...config }), null, 2)}\n`);
@@ -92,4 +105,22 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+}
+
+/** For a container HEALTHCHECK: the admin listener of the configuration's instance, on this host. */
+async function health(config: GatehouseConfig): Promise<number> {
+  if (!config.admin.enabled) {
+    process.stderr.write('gatehouse: health needs the admin listener (admin.enabled)\n');
+    return 1;
+  }
+  const host = ['0.0.0.0', '::'].includes(config.admin.host) ? '127.0.0.1' : config.admin.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${config.admin.port}/healthz`;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    if (response.ok) return 0;
+    process.stderr.write(`gatehouse: ${url} answered ${response.status}\n`);
+  } catch (error) {
+    process.stderr.write(`gatehouse: ${url} did not answer: ${(error as Error).message}\n`);
+  }
+  return 1;
 }

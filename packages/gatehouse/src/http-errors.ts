@@ -23,6 +23,8 @@ export interface ErrorHandlerOptions {
   loginPath: string;
   /** Called for `session_expired`, so the dead cookie is cleared wherever the session ended. */
   onSessionExpired?: (reply: FastifyReply) => void;
+  /** Called with every error answered (for metrics). */
+  onAnswered?: (request: FastifyRequest, code: ErrorCode) => void;
 }
 
 export function answerError(options: ErrorHandlerOptions) {
@@ -44,6 +46,7 @@ export function answerError(options: ErrorHandlerOptions) {
       request.log.info({ code: failure.code, detail: failure.detail }, 'request refused');
     }
     if (reply.sent || reply.raw.headersSent) return;
+    options.onAnswered?.(request, failure.code);
     if (failure.code === 'session_expired') options.onSessionExpired?.(reply);
     reply.code(failure.status).header('cache-control', 'no-store');
     if (failure.headers) reply.headers(failure.headers);

@@ -8,8 +8,15 @@
  * const { url } = await gatehouse.listen();
  * ```
  */
-export { createGatehouse, type Gatehouse } from './server.js';
-export { loadConfigFile, parseConfig, ConfigError, type GatehouseConfig, type RouteConfig } from './config/load.js';
+export { createGatehouse, type Gatehouse, type GatehouseOptions } from './server.js';
+export {
+  loadConfigFile,
+  loadConfigText,
+  parseConfig,
+  ConfigError,
+  type GatehouseConfig,
+  type RouteConfig,
+} from './config/load.js';
 export type { GatehouseConfigInput } from './config/schema.js';
 export { configKeys, maskSecrets, type ConfigKey } from './config/describe.js';
 export { GatehouseError, ERROR_CODES, type ErrorCode } from './errors.js';

@@ -27,6 +27,8 @@ import { StoreSessions } from './session/store-sessions.js';
 import type { RedisStore } from './session/redis-store.js';
 import { securityHooks } from './security/hooks.js';
 import { MemoryCounters, RateLimiter } from './security/rate-limit.js';
+import { instrumentStore, Metrics } from './ops/metrics.js';
+import { Tracing } from './ops/tracing.js';
 import { RequestChecks } from './security/request-checks.js';
 import { isDeepLink, sendIndex, spaRoutes } from './static/spa.js';
 import { TokenManager } from './tokens/token-manager.js';
@@ -48,10 +50,18 @@ export interface Gatehouse {
  * Builds a Gatehouse from a configuration object (as written in a config file, or already loaded
  * with loadConfigFile). Invalid configuration throws a ConfigError naming every bad key.
  */
-export async function createGatehouse(input: GatehouseConfigInput | GatehouseConfig): Promise<Gatehouse> {
+export interface GatehouseOptions {
+  /** Where the JSON log lines go instead of standard output (embedding, tests). */
+  logStream?: { write(line: string): void };
+}
+
+export async function createGatehouse(
+  input: GatehouseConfigInput | GatehouseConfig,
+  options: GatehouseOptions = {},
+): Promise<Gatehouse> {
   const config = isEffectiveConfig(input) ? input : parseConfig(input);
   const app = Fastify({
-    logger: loggerOptions(config),
+    logger: { ...loggerOptions(config), ...(options.logStream ? { stream: options.logStream } : {}) },
     trustProxy: config.server.trustProxy,
     bodyLimit: config.server.bodyLimit,
     requestIdHeader: false,
@@ -62,15 +72,22 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
     http: { maxHeaderSize: config.server.maxHeaderSize },
   });
   const oidc = new OidcClient(config.oidc);
+  const metrics = new Metrics();
+  const tracing = await Tracing.start(config.tracing);
   const store = config.session.store === 'cookie' ? undefined : createStore(config, app.log);
-  const sessions: SessionManager = store ? new StoreSessions(config, store) : new CookieSessions(config);
+  metrics.countSessionsOf(store);
+  const sessions: SessionManager = store
+    ? new StoreSessions(config, instrumentStore(store, metrics))
+    : new CookieSessions(config);
   // Shared counters use the session store's Redis connection (the configuration guarantees there is one).
   const counters = config.rateLimit.store === 'redis' ? (store as RedisStore) : new MemoryCounters();
   const services: Services = {
     config,
     oidc,
     sessions,
-    tokens: new TokenManager(config, oidc, sessions),
+    tokens: new TokenManager(config, oidc, sessions, metrics),
+    metrics,
+    tracing,
     checks: new RequestChecks(config),
     limits: new RateLimiter(config.rateLimit, counters),
     transactions: new LoginTransactions({
@@ -81,6 +98,7 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
   };
   const onError = answerError({
     loginPath: `${config.basePath}/auth/login`,
+    onAnswered: (request, code) => metrics.countError(request, code),
     onSessionExpired: (reply) => sessions.clearCookie(reply.request, reply),
   });
 
@@ -91,7 +109,13 @@ export async function createGatehouse(input: GatehouseConfigInput | GatehouseCon
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
+  if (tracing) {
+    app.addHook('onRequest', async (request) => tracing.startRequest(request));
+    app.addHook('onClose', () => tracing.close());
+  }
   app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request, reply);
+    tracing?.endRequest(request, reply);
     request.log.info({ req: request, res: reply, ms: Math.round(reply.elapsedTime) }, 'request completed');
   });
   app.setErrorHandler(onError);

@@ -1,6 +1,8 @@
 import type { GatehouseConfig } from './config/load.js';
 import type { LoginTransactions } from './oidc/login-transaction.js';
 import type { OidcClient } from './oidc/client.js';
+import type { Metrics } from './ops/metrics.js';
+import type { Tracing } from './ops/tracing.js';
 import type { RequestChecks } from './security/request-checks.js';
 import type { RateLimiter } from './security/rate-limit.js';
 import type { SessionManager } from './session/session-manager.js';
@@ -15,6 +17,9 @@ export interface Services {
   readonly tokens: TokenManager;
   readonly checks: RequestChecks;
   readonly limits: RateLimiter;
+  readonly metrics: Metrics;
+  /** Present when tracing.enabled. */
+  readonly tracing: Tracing | undefined;
 }
 
 declare module 'fastify' {

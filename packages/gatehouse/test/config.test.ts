@@ -192,6 +192,29 @@ describe('gatehouse CLI', () => {
     }
   });
 
+  it('reads the configuration from GATEHOUSE_CONFIG (the document) or GATEHOUSE_CONFIG_FILE (a path)', () => {
+    const document = stringify({ ...valid(), oidc: { ...valid().oidc, clientSecret: '${CLIENT_SECRET}' } });
+    const fromEnv = (env: Record<string, string | undefined>) =>
+      spawnSync(process.execPath, [BIN, 'check'], {
+        encoding: 'utf8',
+        env: { ...process.env, CLIENT_SECRET: 'super-secret-client-value', ...env },
+      });
+    for (const env of [
+      { GATEHOUSE_CONFIG: document },
+      { GATEHOUSE_CONFIG: JSON.stringify({ ...valid(), oidc: { ...valid().oidc, clientSecret: '${CLIENT_SECRET}' } }) },
+      { GATEHOUSE_CONFIG_FILE: tempFile('env.yaml', document) },
+    ]) {
+      const result = fromEnv(env);
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(JSON.parse(result.stdout).oidc.clientSecret, '********');
+      assert.doesNotMatch(result.stdout, /super-secret-client-value/);
+    }
+    const bad = fromEnv({ GATEHOUSE_CONFIG: stringify({ ...valid(), sessoin: {} }) });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /GATEHOUSE_CONFIG/);
+    assert.match(bad.stderr, /sessoin: unknown key/);
+  });
+
   it('answers bad usage with exit code 2', () => {
     assert.equal(run().status, 2);
     assert.equal(run('start').status, 2);

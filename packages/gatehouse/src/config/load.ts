@@ -49,19 +49,30 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   } catch (error) {
     throw new ConfigError([`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`], file);
   }
+  const format = extname(file) === '.json' ? 'JSON' : 'YAML';
+  return loadConfigText(text, { format, source: file, baseDir: dirname(resolve(file)), env });
+}
+
+/**
+ * A configuration given as text (YAML, or JSON, which YAML also reads), e.g. a container's
+ * GATEHOUSE_CONFIG variable. `${NAME}` references are substituted from `env` just as in a file;
+ * relative paths are relative to `baseDir`.
+ */
+export function loadConfigText(
+  text: string,
+  options: { format?: 'JSON' | 'YAML'; source: string; baseDir?: string; env?: NodeJS.ProcessEnv },
+): GatehouseConfig {
+  const { format = 'YAML', source, baseDir = process.cwd(), env = process.env } = options;
   let document: unknown;
   try {
-    document = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+    document = format === 'JSON' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ConfigError(
-      [`not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`],
-      file,
-    );
+    throw new ConfigError([`not valid ${format}: ${(error as Error).message}`], source);
   }
   const problems: string[] = [];
   const substituted = substituteEnv(document, env, '', problems);
-  if (problems.length > 0) throw new ConfigError(problems, file);
-  return parseConfig(resolveRelativePaths(substituted, dirname(resolve(file))), file);
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  return parseConfig(resolveRelativePaths(substituted, baseDir), source);
 }
 
 /** Validates a configuration object (as a user would write it) and returns the effective config. */

@@ -134,7 +134,10 @@ export const configSchema = z.strictObject({
     .meta({ description: 'The public listener (browser traffic).' }),
   admin: z
     .strictObject({
-      enabled: bool().default(true).meta({ description: 'Start the admin listener (/healthz, /readyz).' }),
+      enabled: bool().default(true).meta({ description: 'Start the admin listener (/healthz, /readyz, /metrics).' }),
+      metrics: bool()
+        .default(true)
+        .meta({ description: 'Serve Prometheus metrics at /metrics on the admin listener.' }),
       host: z.string().default('127.0.0.1').meta({ description: 'Interface the admin listener binds.' }),
       port: port().default(9090).meta({ description: 'Admin listener port.' }),
       token: secret(
@@ -354,6 +357,28 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .meta({ description: 'Rate limits.' }),
+  tracing: z
+    .strictObject({
+      enabled: bool().default(false).meta({
+        description:
+          'Export OpenTelemetry traces over OTLP/HTTP: a span per request and per upstream call, with traceparent sent to upstreams.',
+      }),
+      endpoint: httpUrl.optional().meta({
+        description:
+          'OTLP/HTTP traces URL, e.g. "http://otel-collector:4318/v1/traces". Unset: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318/v1/traces.',
+      }),
+      serviceName: z.string().min(1).default('gatehouse').meta({ description: 'service.name of the exported spans.' }),
+      sampleRatio: z
+        .preprocess(fromEnvString, z.number().min(0).max(1))
+        .default(1)
+        .meta({ description: 'Share of new traces recorded (0 to 1); a continued trace follows its parent.' }),
+      trustIncoming: bool().default(false).meta({
+        description:
+          "Continue the trace named by a request's traceparent header. Off: every request starts a new trace (the header comes from the browser, which anyone controls).",
+      }),
+    })
+    .prefault({})
+    .meta({ description: 'OpenTelemetry tracing.' }),
   log: z
     .strictObject({
       level: z

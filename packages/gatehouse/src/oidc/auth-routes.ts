@@ -80,6 +80,7 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
       sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined,
       tokens: result.tokens,
     });
+    services.metrics.logins.inc();
     request.log.info({ sub: result.claims.sub }, 'signed in');
     return reply.redirect(transaction.returnTo, 302);
   });

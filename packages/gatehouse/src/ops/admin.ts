@@ -2,6 +2,7 @@
  * The admin listener: kept off the public port so health and operations never face the internet.
  *   GET /healthz  the process is alive
  *   GET /readyz   the session store answers and the provider's metadata is loaded
+ *   GET /metrics  Prometheus metrics (admin.metrics)
  *   /sessions     session admin, when admin.token is configured (see session-admin.ts)
  */
 import type { FastifyInstance } from 'fastify';
@@ -26,6 +27,14 @@ export async function adminRoutes(app: FastifyInstance, services: Services): Pro
       checks: { sessionStore: store, identityProvider: idp },
     };
   });
+
+  if (services.config.admin.metrics) {
+    const { registry } = services.metrics;
+    app.get('/metrics', async (_request, reply) => {
+      reply.header('cache-control', 'no-store').type(registry.contentType);
+      return registry.metrics();
+    });
+  }
 
   const token = services.config.admin.token;
   if (token) await app.register(async (scope) => sessionAdminRoutes(scope, services, token));

@@ -20,7 +20,7 @@ const REDACT = [
   '*.client_secret',
 ];
 
-export function loggerOptions(config: GatehouseConfig): FastifyServerOptions['logger'] {
+export function loggerOptions(config: GatehouseConfig): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
   return {
     level: config.log.level,
     redact: { paths: REDACT, censor: '[redacted]' },

@@ -4,11 +4,12 @@
  * An upstream 401 gets one token refresh and, when the request has no body to replay, one retry.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { Dispatcher } from 'undici';
 import type { RouteConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { Services } from '../services.js';
 import { ProxiedRoute, authorize } from './proxied-route.js';
-import { hasBody } from './upstream.js';
+import { hasBody, type ForwardRequest } from './upstream.js';
 
 /** Every method a route could be asked for; the ones a route does not allow answer 405. */
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
@@ -18,13 +19,30 @@ export async function proxyRoutes(
   services: Services,
   routes: readonly ProxiedRoute[],
 ): Promise<void> {
-  const { sessions, tokens, checks, limits } = services;
+  const { sessions, tokens, checks, limits, tracing } = services;
   // Bodies stream through untouched: no parser runs in this plugin's context.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
   for (const proxied of routes) {
     const { route, upstream } = proxied;
+    const target = new URL(route.upstream).host;
+    /** One upstream call, traced when tracing is on. */
+    const call = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      forward: ForwardRequest,
+    ): Promise<Dispatcher.ResponseData> => {
+      const end = tracing?.upstreamCall(request, forward.headers, target);
+      try {
+        const response = await upstream.request(request, reply, forward);
+        end?.(response.statusCode);
+        return response;
+      } catch (error) {
+        end?.(error as Error);
+        throw error;
+      }
+    };
 
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       const session = route.requireSession
@@ -43,7 +61,7 @@ export async function proxyRoutes(
         requestId: request.id,
         credential,
       });
-      const response = await upstream.request(request, reply, forward);
+      const response = await call(request, reply, forward);
       if (response.statusCode !== 401 || !credential) return upstream.send(reply, response);
 
       // The upstream refused the token: refresh once, and retry once if the request can be replayed.
@@ -51,7 +69,7 @@ export async function proxyRoutes(
       const renewed = await tokens.renew(route, session, credential);
       if (renewed && !hasBody(request)) {
         authorize(forward, renewed);
-        const retried = await upstream.request(request, reply, forward);
+        const retried = await call(request, reply, forward);
         if (retried.statusCode !== 401) return upstream.send(reply, retried);
         await retried.body.dump();
       }

@@ -24,6 +24,10 @@ export class MemoryStore implements SessionStore {
     this.#sweeper.unref();
   }
 
+  async count(): Promise<number> {
+    return this.#sessions.size;
+  }
+
   async get(key: string): Promise<SessionData | undefined> {
     return this.#sessions.get(key);
   }

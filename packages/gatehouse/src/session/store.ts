@@ -27,6 +27,8 @@ export interface SessionStore {
    * that live in one process need none: in-process single flight is enough there.
    */
   lock?(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
+  /** How many sessions are live (for the sessions gauge); may be approximate and a little stale. */
+  count?(): Promise<number>;
   /** Resolves once connected, or rejects after `timeoutMs`; for stores that connect to something. */
   connect?(timeoutMs: number): Promise<void>;
   /** Resolves when the store can serve requests; used by /readyz. */

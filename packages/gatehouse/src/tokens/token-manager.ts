@@ -13,6 +13,7 @@ import type { GatehouseConfig } from '../config/load.js';
 import type { RouteConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { OidcClient } from '../oidc/client.js';
+import type { Metrics, RefreshOutcome } from '../ops/metrics.js';
 import type { ActiveSession, SessionManager } from '../session/session-manager.js';
 import type { SessionData, TokenSet } from '../session/session.js';
 import { SingleFlight } from './single-flight.js';
@@ -27,6 +28,11 @@ const MIN_TOKEN_AGE_FOR_RENEWAL_MS = 2_000;
 /** How often an instance waiting for another one's refresh looks again. */
 const LOCK_POLL_MS = 25;
 
+const REFRESH_OUTCOMES: Record<string, RefreshOutcome> = {
+  session_expired: 'rejected',
+  idp_unavailable: 'provider_unavailable',
+};
+
 export class TokenManager {
   readonly #refreshes = new SingleFlight<TokenSet>();
   readonly #clientTokens = new Map<string, TokenSet>();
@@ -39,6 +45,7 @@ export class TokenManager {
     config: GatehouseConfig,
     private readonly oidc: OidcClient,
     private readonly sessions: SessionManager,
+    private readonly metrics?: Metrics,
   ) {
     this.#skewMs = config.oidc.refreshSkew;
     this.#lockTtlMs = 2 * config.oidc.timeout + 1_000;
@@ -122,9 +129,12 @@ export class TokenManager {
     let refreshed: TokenSet;
     try {
       refreshed = await this.oidc.refresh(current.tokens);
+      this.metrics?.refreshes.inc({ outcome: 'success' });
     } catch (error) {
+      const code = error instanceof GatehouseError ? error.code : undefined;
+      this.metrics?.refreshes.inc({ outcome: REFRESH_OUTCOMES[code ?? ''] ?? 'error' });
       // The provider said no (invalid_grant, a different user...): the session cannot continue.
-      if (error instanceof GatehouseError && error.code === 'session_expired') await this.sessions.discard(session.key);
+      if (code === 'session_expired') await this.sessions.discard(session.key);
       throw error;
     }
     const data = { ...current, tokens: refreshed };

@@ -32,6 +32,8 @@ export interface StackOptions {
   idp?: Partial<DemoIdpOptions>;
   /** How the client is registered at the provider (Gatehouse's own setting is in `gatehouse`). */
   registeredClientAuth?: 'client_secret_basic' | 'client_secret_post';
+  /** Receives Gatehouse's log lines instead of standard output. */
+  logStream?: { write(line: string): void };
   /** Merged over the default Gatehouse configuration (top-level keys replace, oidc/session merge). */
   gatehouse?: (defaults: GatehouseConfigInput) => GatehouseConfigInput;
 }
@@ -94,7 +96,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     routes: [{ path: '/orders', upstream: `${upstream.url}/orders` }],
   };
   const config = options.gatehouse ? options.gatehouse(defaults) : defaults;
-  const gatehouse = await createGatehouse(config);
+  const gatehouse = await createGatehouse(config, { logStream: options.logStream });
   const { adminUrl } = await gatehouse.listen().catch(async (error: unknown) => {
     // Leave nothing running: open servers would keep the test process alive after the failure.
     await Promise.allSettled([gatehouse.close(), idp.close(), upstream.close()]);
