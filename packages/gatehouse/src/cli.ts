@@ -8,13 +8,15 @@
  * Exit codes: 0 success, 1 invalid configuration or failed start, 2 bad usage.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { maskSecrets } from './config/describe.js';
 import { ConfigError, loadConfigFile, loadConfigText, type GatehouseConfig } from './config/load.js';
-import { createGatehouse } from './server.js';
+import { start } from './run.js';
 
 const USAGE = `Usage:
   gatehouse start --config <file>   Start Gatehouse with a JSON or YAML configuration
+          [--workers N|auto]        ... in N processes sharing the port (auto: one per CPU)
   gatehouse check --config <file>   Validate a configuration and print it with secrets masked
   gatehouse health --config <file>  Exit 0 if the instance of this configuration answers /healthz
   gatehouse --version
@@ -31,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         config: { type: 'string', short: 'c' },
+        workers: { type: 'string', short: 'w' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -54,6 +57,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`gatehouse: unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
     return 2;
   }
+  const workers = workerCount(values.workers);
+  if (workers === undefined) {
+    process.stderr.write(`gatehouse: --workers must be a whole number from 1 to 64, or "auto"\n`);
+    return 2;
+  }
   const env = process.env;
   const file = values.config ?? env.GATEHOUSE_CONFIG_FILE;
   if (!file && !env.GATEHOUSE_CONFIG) {
@@ -74,37 +82,20 @@ export async function main(argv: string[]): Promise<number> {
 
   if (command === 'health') return health(config);
 
+  if (workers > 1 && config.session.store === 'memory') {
+    process.stderr.write(
+      'gatehouse: --workers needs sessions every worker can see: session.store "redis" or "cookie", not "memory"\n',
+    );
+    return 1;
+  }
+
   if (command === 'check') {
     process.stdout.write(`${JSON.stringify(maskSecrets({ ...config }), null, 2)}\n`);
     process.stderr.write('gatehouse: configuration is valid (durations are shown in milliseconds)\n');
     return 0;
   }
 
-  const gatehouse = await createGatehouse(config);
-  const { url, adminUrl } = await gatehouse.listen();
-  gatehouse.app.log.info({ url, adminUrl }, 'gatehouse listening');
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      // Stop accepting at once, let what is in flight finish, but never hang a deployment.
-      gatehouse.app.log.info({ signal }, 'shutting down');
-      setTimeout(() => {
-        gatehouse.app.log.warn('in-flight requests did not finish in time; exiting');
-        process.exit(1);
-      }, config.server.shutdownTimeout).unref();
-      gatehouse.close().then(
-        () => {
-          gatehouse.app.log.info('shut down cleanly');
-          resolve(0);
-        },
-        (error: unknown) => {
-          gatehouse.app.log.error({ err: error }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  return start(config, workers);
 }
 
 /** For a container HEALTHCHECK: the admin listener of the configuration's instance, on this host. */
@@ -123,4 +114,11 @@ async function health(config: GatehouseConfig): Promise<number> {
     process.stderr.write(`gatehouse: ${url} did not answer: ${(error as Error).message}\n`);
   }
   return 1;
+}
+
+function workerCount(value: string | undefined): number | undefined {
+  if (value === undefined) return 1;
+  if (value === 'auto') return availableParallelism();
+  const count = Number(value);
+  return Number.isInteger(count) && count >= 1 && count <= 64 ? count : undefined;
 }

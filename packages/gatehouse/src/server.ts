@@ -53,6 +53,11 @@ export interface Gatehouse {
 export interface GatehouseOptions {
   /** Where the JSON log lines go instead of standard output (embedding, tests). */
   logStream?: { write(line: string): void };
+  /**
+   * Under `gatehouse start --workers N`: a "worker" serves the public listener only and reports its
+   * metrics to the primary; the "primary" serves the admin listener only, with the workers' metrics.
+   */
+  cluster?: 'primary' | 'worker';
 }
 
 export async function createGatehouse(
@@ -72,7 +77,7 @@ export async function createGatehouse(
     http: { maxHeaderSize: config.server.maxHeaderSize },
   });
   const oidc = new OidcClient(config.oidc);
-  const metrics = new Metrics();
+  const metrics = new Metrics(options.cluster);
   const tracing = await Tracing.start(config.tracing);
   const store = config.session.store === 'cookie' ? undefined : createStore(config, app.log);
   metrics.countSessionsOf(store);
@@ -168,9 +173,12 @@ export async function createGatehouse(
       await sessions.connect(config.session.redis?.connectTimeout ?? 0).catch((error: unknown) => {
         app.log.error({ err: error }, 'session store not reachable at startup; retrying in the background');
       });
-      await app.listen({ host: config.server.host, port: config.server.port });
-      const url = `http://${hostForUrl(app.server.address() as AddressInfo)}`;
-      if (!admin) return { url };
+      let url = config.publicUrl;
+      if (options.cluster !== 'primary') {
+        await app.listen({ host: config.server.host, port: config.server.port });
+        url = `http://${hostForUrl(app.server.address() as AddressInfo)}`;
+      }
+      if (!admin || options.cluster === 'worker') return { url };
       await admin.listen({ host: config.admin.host, port: config.admin.port });
       return {
         url,

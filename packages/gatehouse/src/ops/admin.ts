@@ -29,10 +29,10 @@ export async function adminRoutes(app: FastifyInstance, services: Services): Pro
   });
 
   if (services.config.admin.metrics) {
-    const { registry } = services.metrics;
+    const { metrics } = services;
     app.get('/metrics', async (_request, reply) => {
-      reply.header('cache-control', 'no-store').type(registry.contentType);
-      return registry.metrics();
+      reply.header('cache-control', 'no-store').type(metrics.contentType);
+      return metrics.exposition();
     });
   }
 

@@ -5,7 +5,7 @@
  * Labels are bounded on purpose: `route` is the route pattern ("/api/orders/*"), never the path;
  * `code` is one of the error codes in errors.ts.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SessionStore } from '../session/store.js';
 
@@ -66,8 +66,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** In the primary of `--workers N`: what every worker's registry holds, added up. */
+  readonly #workers: AggregatorRegistry<'text/plain; version=0.0.4; charset=utf-8'> | undefined;
+
+  /** `cluster`: "worker" answers the primary's requests for metrics; "primary" serves the sum of its workers'. */
+  constructor(cluster?: 'primary' | 'worker') {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
+    if (cluster === 'worker') {
+      AggregatorRegistry.setRegistries([this.registry]);
+      // Constructing one is what makes prom-client answer the primary's requests in a worker.
+      new AggregatorRegistry();
+    }
+    if (cluster === 'primary') this.#workers = new AggregatorRegistry();
+  }
+
+  readonly contentType = this.registry.contentType;
+
+  /** The Prometheus text exposition: this process's metrics, or in a primary its workers'. */
+  exposition(): Promise<string> {
+    return this.#workers ? this.#workers.clusterMetrics() : this.registry.metrics();
   }
 
   /** Counts sessions at scrape time, when the store can tell (memory, redis; not cookie mode). */
@@ -78,6 +95,8 @@ export class Metrics {
       name: 'gatehouse_sessions_active',
       help: 'Live sessions in the session store (shared by every instance using it).',
       registers: [this.registry],
+      // Every worker counts the same store: the total is any one of them, not their sum.
+      aggregator: 'max',
       async collect() {
         this.set(await count());
       },
