@@ -7,7 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { SignJWT, jwtVerify } from 'jose';
 import type { GatehouseConfigInput } from '../src/config/schema.js';
+import { parseConfig } from '../src/config/load.js';
+import { Aead } from '../src/session/aead.js';
+import { RedisStore } from '../src/session/redis-store.js';
+import type { SessionData } from '../src/session/session.js';
 import { TestBrowser } from './support/browser.js';
 import { REDIS_URL, dumpRedis, redisUnavailable, startPrivateRedis, testPrefix } from './support/redis.js';
 import { leakedTokens, signIn, startStack, type Stack } from './support/stack.js';
@@ -87,6 +92,26 @@ describe('redis store: many instances acting as one', { skip }, () => {
     assert.ok(!everything.includes(sessionId), 'the raw session id is stored');
     assert.ok(!everything.includes('eyJ'), 'something JWT-shaped is stored in clear');
     assert.ok(!everything.includes('alice'), 'the user id is stored in clear');
+  });
+
+  it('keeps a session under 2 KiB of Redis memory: its hash and its provider-session index (MEMORY USAGE)', async () => {
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    const client = new Redis(REDIS_URL);
+    try {
+      const usage = async (pattern: string) => {
+        const keys = await client.keys(`${prefix}${pattern}`);
+        return Promise.all(keys.map(async (k) => Number(await client.call('MEMORY', 'USAGE', k))));
+      };
+      const sessions = await usage('s:*');
+      const indexes = await usage('i:*');
+      assert.ok(sessions.length > 0 && indexes.length > 0);
+      // Each session has its own sid index; the sub index is shared by all of a user's sessions.
+      const perSession = Math.max(...sessions) + Math.min(...indexes);
+      assert.ok(perSession <= 2048, `${Math.max(...sessions)} B + ${Math.min(...indexes)} B per session`);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('lets each session expire by itself after the idle timeout, capped by the absolute lifetime', async () => {
@@ -251,6 +276,65 @@ describe('redis store: back-channel logout and session admin', { skip }, () => {
       assert.deepEqual(leakedTokens(browsers[0]!, stack), []);
     } finally {
       await stack.close();
+    }
+  });
+});
+
+/** The store settings as the configuration would produce them (defaults filled in). */
+function redisConfig() {
+  return parseConfig({
+    publicUrl: 'https://app.example.com',
+    oidc: { issuer: 'https://login.example.com', clientId: 'bff', clientSecret: 'x'.repeat(16) },
+    session: { store: 'redis', secrets: ['s'.repeat(32)], redis: { url: REDIS_URL } },
+  }).session.redis!;
+}
+
+describe('redis store: sessions written by earlier versions', { skip }, () => {
+  it('opens a session sealed as plain JSON (before compression), and writes it back compressed', async () => {
+    const secrets = [randomBytes(32).toString('base64url')];
+    const redis = { ...redisConfig(), keyPrefix: testPrefix() };
+    const store = new RedisStore({ redis, secrets });
+    const client = new Redis(REDIS_URL);
+    try {
+      const key = randomBytes(32).toString('base64url');
+      const data: SessionData = {
+        v: 1,
+        iss: 'https://login.example.com',
+        sub: 'alice',
+        tokens: { accessToken: 'a'.repeat(700), tokenType: 'Bearer', obtainedAt: 1, refreshToken: 'r'.repeat(43) },
+        createdAt: 1,
+        touchedAt: 2,
+        expiresAt: Date.now() + 60_000,
+        logoutKey: 'k'.repeat(22),
+      };
+      const legacy = new Aead(secrets, 'session-at-rest').seal(Buffer.from(JSON.stringify(data)), key);
+      await client.hset(`${redis.keyPrefix}s:{${key}}`, 'd', legacy, 't', data.touchedAt);
+      assert.deepEqual(await store.get(key), data);
+
+      assert.equal(await store.update(key, data, 60_000), true);
+      const rewritten = await client.hgetBuffer(`${redis.keyPrefix}s:{${key}}`, 'd');
+      assert.ok(rewritten!.length < legacy.length / 2, `${legacy.length} B -> ${rewritten!.length} B`);
+      assert.deepEqual(await store.get(key), data);
+
+      // JWTs are stored as the JSON they encode, and come back byte for byte (signatures intact).
+      const signingKey = new TextEncoder().encode('k'.repeat(32));
+      const jwt = await new SignJWT({ name: 'Zoë 日本', nested: { a: [1, 2] } })
+        .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+        .setSubject('alice')
+        .sign(signingKey);
+      const withJwts = { ...data, tokens: { ...data.tokens, accessToken: jwt, idToken: `${jwt}x`.slice(0, -1) } };
+      await store.set(key, withJwts, 60_000);
+      const back = (await store.get(key))!;
+      assert.equal(back.tokens.accessToken, jwt);
+      assert.equal(back.tokens.idToken, jwt);
+      await jwtVerify(back.tokens.accessToken, signingKey);
+      // Not every three-part string round-trips through UTF-8: those are kept as they are.
+      const odd = `${Buffer.from([0xff, 0xfe]).toString('base64url')}.e30.sig`;
+      await store.set(key, { ...data, tokens: { ...data.tokens, accessToken: odd } }, 60_000);
+      assert.equal((await store.get(key))!.tokens.accessToken, odd);
+    } finally {
+      client.disconnect();
+      await store.close();
     }
   });
 });

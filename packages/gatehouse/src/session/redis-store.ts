@@ -14,6 +14,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { GatehouseConfig } from '../config/load.js';
 import type { Counters } from '../security/rate-limit.js';
@@ -83,7 +84,7 @@ export class RedisStore implements SessionStore, Counters {
     if (!sealed || !touchedAt) return undefined;
     const plaintext = this.#aead.open(sealed, key);
     if (!plaintext) return undefined; // sealed with a key no longer configured, or tampered with
-    return { ...(JSON.parse(plaintext.toString()) as SessionData), touchedAt: Number(touchedAt) };
+    return { ...decode(plaintext), touchedAt: Number(touchedAt) };
   }
 
   async set(key: string, data: SessionData, ttlMs: number): Promise<void> {
@@ -174,7 +175,7 @@ export class RedisStore implements SessionStore, Counters {
   }
 
   #seal(key: string, data: SessionData): Buffer {
-    return this.#aead.seal(Buffer.from(JSON.stringify(data)), key);
+    return this.#aead.seal(encode(data), key);
   }
 
   #session(key: string): string {
@@ -236,3 +237,41 @@ function hostPort(node: string): { host: string; port: number } {
   const at = node.lastIndexOf(':');
   return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
 }
+
+/**
+ * Sessions are compressed before they are sealed, which keeps one under 2 KiB of Redis memory. Most
+ * of a session is its JWTs, whose base64url hides their JSON from the compressor, so their header
+ * and payload are stored as the JSON text they encode (byte for byte: the signature stays valid).
+ * A leading marker byte tells this from the plain JSON that earlier versions wrote ("{"), so
+ * sessions live across an upgrade.
+ */
+const PACKED = 0x02;
+const JWT_FIELDS = ['accessToken', 'idToken'] as const;
+
+function encode(data: SessionData): Buffer {
+  const tokens: Record<string, unknown> = { ...data.tokens };
+  for (const field of JWT_FIELDS) tokens[field] = unpackedJwt(data.tokens[field]) ?? data.tokens[field];
+  return Buffer.concat([Buffer.of(PACKED), deflateRawSync(JSON.stringify({ ...data, tokens }))]);
+}
+
+function decode(plaintext: Buffer): SessionData {
+  if (plaintext[0] !== PACKED) return JSON.parse(plaintext.toString()) as SessionData;
+  const data = JSON.parse(inflateRawSync(plaintext.subarray(1)).toString()) as SessionData;
+  const tokens = data.tokens as unknown as Record<string, unknown>;
+  for (const field of JWT_FIELDS) {
+    const value = tokens[field];
+    if (Array.isArray(value)) tokens[field] = [...value.slice(0, 2).map(base64url), value[2]].join('.');
+  }
+  return data;
+}
+
+/** [header JSON, payload JSON, signature] of a JWT, when that round-trips exactly. */
+function unpackedJwt(token: string | undefined): [string, string, string] | undefined {
+  const parts = token?.split('.');
+  if (parts?.length !== 3) return undefined;
+  const [header, payload] = parts.slice(0, 2).map((part) => Buffer.from(part, 'base64url').toString());
+  if (base64url(header!) !== parts[0] || base64url(payload!) !== parts[1]) return undefined;
+  return [header!, payload!, parts[2]!];
+}
+
+const base64url = (text: string) => Buffer.from(text).toString('base64url');
