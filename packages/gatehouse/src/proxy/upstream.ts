@@ -4,6 +4,7 @@
  * upstream's body streams back (server-sent events arrive event by event).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { EventEmitter } from 'node:events';
 import { Transform, type Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { GatehouseError } from '../errors.js';
@@ -45,10 +46,11 @@ export class Upstream {
     reply: FastifyReply,
     forward: ForwardRequest,
   ): Promise<Dispatcher.ResponseData> {
-    const abort = new AbortController();
-    // The browser went away before the upstream finished: stop the upstream work too.
+    // The browser went away before the upstream finished: stop the upstream work too. undici takes
+    // an EventEmitter that emits "abort" as the signal, far cheaper per request than an AbortController.
+    const abort = new EventEmitter();
     const onClose = () => {
-      if (!reply.raw.writableFinished) abort.abort();
+      if (!reply.raw.writableFinished) abort.emit('abort');
     };
     reply.raw.once('close', onClose);
     try {
@@ -57,7 +59,7 @@ export class Upstream {
         path: forward.path,
         headers: forward.headers,
         body: this.#body(request),
-        signal: abort.signal,
+        signal: abort,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
       });

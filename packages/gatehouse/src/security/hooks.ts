@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { Services } from '../services.js';
@@ -35,34 +35,29 @@ export function securityHooks(app: FastifyInstance, services: Services): void {
     'content-security-policy': config.security.headers.contentSecurityPolicy,
     'cross-origin-opener-policy': 'same-origin',
   };
-  app.addHook('onRequest', async (request, reply) => {
+  const verifyOrigin = originVerifier(config);
+  const limited = config.rateLimit.enabled;
+
+  /** What every request must pass before routing; an error refuses it. Synchronous: no await on the hot path. */
+  const screen = (request: FastifyRequest, reply: FastifyReply): GatehouseError | undefined => {
     reply.headers(isApi(request.url) ? apiHeaders : pageHeaders);
     // Browsers send origin-form targets ("/path"); an absolute-form one ("http://host/path") is
     // meant for a forward proxy, which Gatehouse is not: refuse it rather than guess.
     if (request.raw.url?.charCodeAt(0) !== 47 /* "/" */) {
-      throw new GatehouseError('invalid_request', { detail: 'request target is not a path' });
+      return new GatehouseError('invalid_request', { detail: 'request target is not a path' });
     }
-  });
+    return verifyOrigin?.(request.headers);
+  };
 
-  const verifyOrigin = originVerifier(config);
-  if (verifyOrigin) {
-    app.addHook('onRequest', async (request) => {
-      const problem = verifyOrigin(request.headers);
-      if (problem) throw problem;
-    });
-  }
-
-  app.addHook('onRequest', async (request) => {
-    await limits.check('ip', request.ip, config.rateLimit.perIp);
-  });
-
-  app.addHook('onRequest', async (request, reply) => {
-    if (!isApi(request.url)) return;
+  /** CORS for listed origins: preflights answered here (true), credentials allowed on the rest. */
+  const cors = (request: FastifyRequest, reply: FastifyReply): boolean => {
+    if (!isApi(request.url)) return false;
     const origin = request.headers.origin;
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
-      if (!checks.isAllowedOrigin(origin))
+      if (!checks.isAllowedOrigin(origin)) {
         throw new GatehouseError('origin_not_allowed', { detail: `preflight from ${origin}` });
-      return reply
+      }
+      reply
         .code(204)
         .headers({
           'access-control-allow-origin': origin,
@@ -73,6 +68,7 @@ export function securityHooks(app: FastifyInstance, services: Services): void {
           vary: 'Origin',
         })
         .send();
+      return true;
     }
     if (checks.isAllowedOrigin(origin)) {
       reply.headers({
@@ -81,6 +77,22 @@ export function securityHooks(app: FastifyInstance, services: Services): void {
         vary: 'Origin',
       });
     }
+    return false;
+  };
+
+  // One callback-style hook: every request passes it, and a promise per step would cost more than the checks.
+  app.addHook('onRequest', (request, reply, done) => {
+    const finish = () => {
+      try {
+        if (!cors(request, reply)) done();
+      } catch (error) {
+        done(error as GatehouseError);
+      }
+    };
+    const problem = screen(request, reply);
+    if (problem) return done(problem);
+    if (!limited) return finish();
+    limits.check('ip', request.ip, config.rateLimit.perIp).then(finish, done);
   });
 }
 

@@ -21,7 +21,12 @@ export function sessionKey(id: string): string {
   return createHash('sha256').update(id).digest('base64url');
 }
 
+/** Recently used session keys, so an active browser's cookie is not hashed again on every call. */
+const RECENT_KEYS = 10_000;
+
 export class StoreSessions extends SessionManager {
+  readonly #recentKeys = new Map<string, string>();
+
   constructor(
     config: GatehouseConfig,
     readonly store: SessionStore,
@@ -31,7 +36,14 @@ export class StoreSessions extends SessionManager {
 
   cookieSessionKey(request: CookieSource): string | undefined {
     const id = request.cookies[this.cookieName];
-    return isSessionId(id) ? sessionKey(id) : undefined;
+    if (!isSessionId(id)) return undefined;
+    let key = this.#recentKeys.get(id);
+    if (key === undefined) {
+      key = sessionKey(id);
+      if (this.#recentKeys.size >= RECENT_KEYS) this.#recentKeys.delete(this.#recentKeys.keys().next().value!);
+      this.#recentKeys.set(id, key);
+    }
+    return key;
   }
 
   async load(
