@@ -111,17 +111,23 @@ export async function createGatehouse(
   // While shutting down, every response closes its connection, so keep-alive clients cannot hold
   // the process open after their last in-flight request.
   let closing = false;
-  app.addHook('onSend', async (_request, reply) => {
+  // Callback-style hooks on the hot path: they run for every request, and need no promise.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
   if (tracing) {
-    app.addHook('onRequest', async (request) => tracing.startRequest(request));
+    app.addHook('onRequest', (request, _reply, done) => {
+      tracing.startRequest(request);
+      done();
+    });
     app.addHook('onClose', () => tracing.close());
   }
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest(request, reply);
     tracing?.endRequest(request, reply);
     request.log.info({ req: request, res: reply, ms: Math.round(reply.elapsedTime) }, 'request completed');
+    done();
   });
   app.setErrorHandler(onError);
   securityHooks(app, services);
