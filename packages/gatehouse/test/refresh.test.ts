@@ -161,6 +161,39 @@ describe('upstream 401', () => {
   });
 });
 
+describe('an upstream whose clock runs ahead', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await shortLivedTokens();
+  });
+  after(() => stack.close());
+
+  it('renews a token the upstream already sees as expired, however young, and retries once', async () => {
+    // The upstream's clock is 700 ms ahead of Gatehouse's: it refuses a token that Gatehouse still
+    // considers valid for a moment (refreshSkew 0s here, so Gatehouse does not refresh early).
+    stack.upstream.handle((req, res, body) => {
+      const token = req.headers.authorization!.slice('Bearer '.length);
+      const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
+      if (exp * 1000 <= Date.now() + 700) {
+        res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+        return res.end();
+      }
+      echo(req, res, body);
+    });
+    try {
+      const browser = new TestBrowser();
+      await signIn(browser, stack);
+      await sleep(ACCESS_TOKEN_TTL_S * 1000 - 500);
+      const before = refreshGrants(stack).length;
+      const response = await browser.api(`${stack.app}/api/orders/1`);
+      assert.equal(response.status, 200, response.body);
+      assert.equal(refreshGrants(stack).length, before + 1, 'one refresh');
+    } finally {
+      stack.upstream.handle(echo);
+    }
+  });
+});
+
 describe('refresh failures', () => {
   let stack: Stack;
   before(async () => {

@@ -25,6 +25,8 @@ export interface Credential {
 
 /** After an upstream 401, a token younger than this is not refreshed again (the API refuses it for another reason). */
 const MIN_TOKEN_AGE_FOR_RENEWAL_MS = 2_000;
+/** An upstream may see a token as expired this long before Gatehouse does (clock skew, transit). */
+const EXPIRY_MARGIN_MS = 1_000;
 /** How often an instance waiting for another one's refresh looks again. */
 const LOCK_POLL_MS = 25;
 
@@ -70,7 +72,9 @@ export class TokenManager {
     session: ActiveSession | undefined,
     used: Credential,
   ): Promise<Credential | undefined> {
-    if (Date.now() - used.token.obtainedAt < MIN_TOKEN_AGE_FOR_RENEWAL_MS) return undefined;
+    // A token that expired on the way (or is about to: clocks differ) is renewed whatever its age.
+    const expiring = used.token.expiresAt !== undefined && used.token.expiresAt - Date.now() < EXPIRY_MARGIN_MS;
+    if (!expiring && Date.now() - used.token.obtainedAt < MIN_TOKEN_AGE_FOR_RENEWAL_MS) return undefined;
     const token =
       used.kind === 'user' && session
         ? await this.userTokens(session, used.token.accessToken)
