@@ -37,6 +37,12 @@ export function answerError(options: ErrorHandlerOptions) {
             cause: error,
             detail: error.message,
           });
+    // The browser left first (its connection closed mid-request, which also aborts the upstream
+    // call): nothing failed on our side and nobody is left to answer.
+    if (!reply.raw.writableFinished && (reply.raw.destroyed || request.raw.destroyed || !reply.raw.socket?.writable)) {
+      request.log.info({ code: failure.code }, 'client closed the connection before the answer');
+      return;
+    }
     if (failure.status >= 500) {
       request.log.error(
         { err: failure.cause ?? failure, code: failure.code, detail: failure.detail },

@@ -146,3 +146,49 @@ for (const store of ['memory', 'redis'] as const) {
     });
   });
 }
+
+describe('a browser that leaves mid-request', () => {
+  let stack: Stack;
+  const lines: string[] = [];
+  before(async () => {
+    stack = await startStack({
+      gatehouse: (d) => ({ ...d, log: { level: 'info' } }),
+      logStream: { write: (line) => void lines.push(line) },
+    });
+  });
+  after(() => stack.close());
+
+  it('aborts the upstream call and logs no error: nothing failed', async () => {
+    let upstreamSawClose = false;
+    stack.upstream.handle(async (req, res) => {
+      req.socket.once('close', () => (upstreamSawClose = true));
+      await sleep(1_000);
+      if (!res.destroyed) res.end('late');
+    });
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    const cookie = await browser.jar.getCookieString(stack.app);
+    const leaving = new AbortController();
+    const call = fetch(`${stack.app}/api/orders/slow`, {
+      headers: { cookie, 'x-csrf': '1' },
+      signal: leaving.signal,
+    }).catch((error: Error) => error.name);
+    await sleep(200);
+    leaving.abort();
+    assert.equal(await call, 'AbortError');
+    await sleep(300);
+    assert.ok(upstreamSawClose, `the upstream call was aborted too: ${lines.join('')}`);
+    const logged = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+    assert.ok(
+      logged.some((l) => l.msg === 'client closed the connection before the answer'),
+      lines.join(''),
+    );
+    assert.deepEqual(
+      logged.filter((l) => l.level >= 50),
+      [],
+      'no error logged',
+    );
+    const metrics = await (await fetch(`${stack.admin}/metrics`)).text();
+    assert.equal(sample(metrics, 'gatehouse_errors_total', { code: 'upstream_unavailable' }), undefined);
+  });
+});
