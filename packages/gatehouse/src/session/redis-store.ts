@@ -33,6 +33,9 @@ interface Scripts {
 }
 type Client = (Redis | Cluster) & Scripts;
 
+/** Opened records kept (about 2 KB each): the busy sessions of one instance. */
+const OPENED_CACHE_SIZE = 5_000;
+
 const SCRIPTS = {
   // Replace a session only if it still exists.
   ghUpdate: `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -70,6 +73,8 @@ export class RedisStore implements SessionStore, Counters {
   readonly #client: Client;
   readonly #aead: Aead;
   readonly #prefix: string;
+  /** The last record read per session and what it opened to, so an unchanged one is not decrypted again. */
+  readonly #opened = new Map<string, { sealed: Buffer; data: SessionData }>();
 
   constructor(options: RedisStoreOptions) {
     this.#client = connect(options.redis);
@@ -82,9 +87,15 @@ export class RedisStore implements SessionStore, Counters {
   async get(key: string): Promise<SessionData | undefined> {
     const [sealed, touchedAt] = await this.#client.hmgetBuffer(this.#session(key), 'd', 't');
     if (!sealed || !touchedAt) return undefined;
+    // Redis stays the truth on every call; only the work of opening an unchanged record is saved.
+    const opened = this.#opened.get(key);
+    if (opened?.sealed.equals(sealed)) return { ...opened.data, touchedAt: Number(touchedAt) };
     const plaintext = this.#aead.open(sealed, key);
     if (!plaintext) return undefined; // sealed with a key no longer configured, or tampered with
-    return { ...decode(plaintext), touchedAt: Number(touchedAt) };
+    const data = decode(plaintext);
+    if (this.#opened.size >= OPENED_CACHE_SIZE) this.#opened.delete(this.#opened.keys().next().value!);
+    this.#opened.set(key, { sealed, data });
+    return { ...data, touchedAt: Number(touchedAt) };
   }
 
   async set(key: string, data: SessionData, ttlMs: number): Promise<void> {
@@ -109,6 +120,7 @@ export class RedisStore implements SessionStore, Counters {
   }
 
   async delete(key: string): Promise<void> {
+    this.#opened.delete(key);
     await this.#client.del(this.#session(key));
   }
 
