@@ -1,0 +1,70 @@
+/**
+ * The identity provider: the demo OpenID Provider (oidc-provider), in the runner's process. It is
+ * only busy during sign-ins and refreshes; the throughput runs never reach it. Its issuer is named
+ * "localhost" while the apps live on 127.0.0.1, so that, as in production, the provider is another
+ * site than the app and the cookie jar applies SameSite rules for real.
+ *
+ * Besides the demo's own record of grants, every token-endpoint call is logged here with the time
+ * and the provider's grant id: each sign-in of a fresh browser is a grant of its own, so the grant
+ * id names the session whose refresh token was used.
+ */
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import LRU from 'oidc-provider/lib/helpers/lru.js';
+import instance from 'oidc-provider/lib/helpers/weak_cache.js';
+import { startDemoIdp, type DemoClient, type DemoIdp } from '../../examples/demo/src/idp.js';
+
+export interface GrantEvent {
+  at: number;
+  type: string;
+  clientId: string | undefined;
+  grantId: string | undefined;
+  ok: boolean;
+  error?: string;
+}
+
+export interface BenchIdp {
+  demo: DemoIdp;
+  issuer: string;
+  events: GrantEvent[];
+  close(): Promise<void>;
+}
+
+interface Entities {
+  RefreshToken?: { grantId?: string };
+  AuthorizationCode?: { grantId?: string };
+}
+
+export async function startIdp(options: {
+  clients: DemoClient[];
+  accessTokenTtlSeconds: number;
+  rotateRefreshTokens: boolean;
+}): Promise<BenchIdp> {
+  const demo = await startDemoIdp({ publicHost: 'localhost', ...options });
+  // The demo provider keeps grants, sessions and tokens in oidc-provider's development memory
+  // adapter, an LRU of 1,000 to 2,000 records. Two hundred sign-ins (about eight records each) are
+  // enough for it to forget live refresh tokens, and it would then refuse refreshes for a reason of
+  // its own ("refresh token not found"). A real provider keeps its grants: give this one room
+  // before it serves its first request (models pick their adapter up on first use).
+  const store = new LRU({ maxSize: 10_000_000 });
+  instance(demo.provider).Adapter = (model: string) => new MemoryAdapter(model, store);
+  const events: GrantEvent[] = [];
+  const record = (ctx: KoaContextWithOIDC, ok: boolean, error?: string) => {
+    const entities = ctx.oidc.entities as Entities;
+    events.push({
+      at: Date.now(),
+      type: String(ctx.oidc.params?.grant_type),
+      clientId: ctx.oidc.client?.clientId,
+      grantId: (entities.RefreshToken ?? entities.AuthorizationCode)?.grantId,
+      ok,
+      error,
+    });
+  };
+  demo.provider.on('grant.success', (ctx: KoaContextWithOIDC) => record(ctx, true));
+  demo.provider.on(
+    'grant.error',
+    (ctx: KoaContextWithOIDC, error: { error?: string; error_description?: string; error_detail?: string }) =>
+      record(ctx, false, `${error.error}: ${error.error_detail ?? error.error_description}`),
+  );
+  return { demo, issuer: demo.issuer, events, close: () => demo.close() };
+}

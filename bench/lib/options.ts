@@ -1,0 +1,136 @@
+/** Command-line options of `npm run bench -- [options]`. */
+import { parseArgs } from 'node:util';
+import { TARGET_NAMES, type TargetName } from './targets.js';
+
+export const SCENARIOS = [
+  'get1k',
+  'stream64k',
+  'upload1m',
+  'sessions100k',
+  'expiry',
+  'login',
+  'soak',
+  'profile',
+] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface Options {
+  quick: boolean;
+  /** Seconds of each measurement. */
+  duration: number;
+  /** Seconds of load before each measurement, not counted. */
+  warmup: number;
+  connections: number;
+  /** Measure each target this many times (alternating targets) and report the median run. */
+  repeat: number;
+  only: TargetName[] | undefined;
+  scenarios: Scenario[];
+  /** Seconds of the RSS soak; 0: no soak. */
+  soak: number;
+  /** Sessions written to Redis in sessions100k. */
+  sessions: number;
+  /** Sessions signed in for the expiry storm, and their access-token lifetime. */
+  expirySessions: number;
+  expiryTtl: number;
+  loginUsers: number;
+  loadgen: string | undefined;
+  upstream: 'nginx' | 'node';
+  resultsDir: string;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --quick                  short runs (2 s, 1 s warm-up, 10,000 sessions, 50 expiring sessions, 10 s soak): a smoke test
+  --duration <s>           seconds per measurement (default 10)
+  --warmup <s>             seconds of load before each measurement, not counted (default 10)
+  --connections <n>        keep-alive connections of the load generator (default 32)
+  --repeat <n>             measure every target n times, alternating, and report the median (default 1)
+  --only <target,...>      ${TARGET_NAMES.join(', ')}
+  --scenario <name,...>    ${SCENARIOS.join(', ')}
+                           (default: all but soak and profile)
+  --soak <s>               also run the RSS soak for this long (600 for the real one)
+  --profile                also record CPU profiles of node-proxy, gh-memory and gh-redis under the get1k load
+  --sessions <n>           sessions written to Redis in sessions100k (default 100000)
+  --expiry-sessions <n>    sessions in the expiry storm (default 200)
+  --expiry-ttl <s>         their access-token lifetime (default 2)
+  --login-users <n>        concurrent browsers in the login scenario (default 4)
+  --loadgen wrk|autocannon load generator (default: wrk when installed)
+  --upstream nginx|node    upstream server (default: nginx when installed)
+  --results <dir>          where the JSON results go (default bench/results)
+`;
+
+function list<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items) {
+    if (!allowed.includes(item as T)) throw new Error(`unknown ${what} "${item}" (expected ${allowed.join(', ')})`);
+  }
+  return items as T[];
+}
+
+function number(value: string | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${what} must be a number, not "${value}"`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): Options | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      repeat: { type: 'string' },
+      only: { type: 'string' },
+      scenario: { type: 'string' },
+      soak: { type: 'string' },
+      profile: { type: 'boolean' },
+      sessions: { type: 'string' },
+      'expiry-sessions': { type: 'string' },
+      'expiry-ttl': { type: 'string' },
+      'login-users': { type: 'string' },
+      loadgen: { type: 'string' },
+      upstream: { type: 'string' },
+      results: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return undefined;
+  const quick = values.quick ?? false;
+  const soak = number(values.soak, 0, '--soak');
+  const chosen = list(values.scenario, SCENARIOS, 'scenario');
+  const scenarios: Scenario[] = chosen ?? [
+    ...SCENARIOS.filter((s) => s !== 'soak' && s !== 'profile'),
+    ...(soak > 0 ? (['soak'] as const) : []),
+    ...(values.profile ? (['profile'] as const) : []),
+  ];
+  if (values.loadgen !== undefined && !['wrk', 'autocannon'].includes(values.loadgen)) {
+    throw new Error('--loadgen must be wrk or autocannon');
+  }
+  if (values.upstream !== undefined && !['nginx', 'node'].includes(values.upstream)) {
+    throw new Error('--upstream must be nginx or node');
+  }
+  return {
+    quick,
+    duration: number(values.duration, quick ? 2 : 10, '--duration'),
+    warmup: number(values.warmup, quick ? 1 : 10, '--warmup'),
+    connections: number(values.connections, 32, '--connections'),
+    repeat: Math.max(1, Math.round(number(values.repeat, 1, '--repeat'))),
+    only: list(values.only, TARGET_NAMES, 'target'),
+    scenarios,
+    soak: scenarios.includes('soak') && soak === 0 ? (quick ? 10 : 600) : soak,
+    sessions: number(values.sessions, quick ? 10_000 : 100_000, '--sessions'),
+    expirySessions: number(values['expiry-sessions'], quick ? 50 : 200, '--expiry-sessions'),
+    expiryTtl: number(values['expiry-ttl'], 2, '--expiry-ttl'),
+    loginUsers: number(values['login-users'], 4, '--login-users'),
+    loadgen: values.loadgen,
+    upstream: (values.upstream as 'nginx' | 'node' | undefined) ?? 'nginx',
+    resultsDir: values.results ?? 'bench/results',
+  };
+}

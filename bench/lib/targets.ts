@@ -1,0 +1,221 @@
+/**
+ * The compared targets. Each runs in a child process of its own (never in the runner, whose event
+ * loop serves the identity provider), on its own port, started just before it is measured and
+ * stopped right after, so that only one target at a time competes with the load generator and the
+ * upstream for the two cores. Targets with sessions are signed in through the real provider at
+ * start; what the browser then holds becomes the load generator's Cookie header.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { DemoClient } from '../../examples/demo/src/idp.js';
+import { startGatehouse, type SessionMode } from './gatehouse.js';
+import type { BenchIdp } from './idp.js';
+import type { LoadTool } from './load.js';
+import { signIn, type SignInTarget } from './login.js';
+import { freePort, httpRequest, waitForHttp } from './net.js';
+import { proxyConfig, startNginx } from './nginx.js';
+import type { Options } from './options.js';
+import { startChild, tempDir, type Child } from './processes.js';
+import { ORDER_BYTES, ORDER_PATH, type Upstream } from './upstream.js';
+
+export const TARGET_NAMES = [
+  'direct',
+  'nginx',
+  'node-proxy',
+  'express-oidc',
+  'gh-memory',
+  'gh-cookie',
+  'gh-redis',
+  'gh-redis-w2',
+] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+export const TARGET_INFO: Record<TargetName, string> = {
+  direct: 'the upstream itself, no proxy',
+  nginx: 'nginx reverse proxy, keep-alive upstream pool',
+  'node-proxy': 'Fastify + @fastify/reply-from, no auth (the baseline)',
+  'express-oidc': 'express-openid-connect + http-proxy-middleware',
+  'gh-memory': 'Gatehouse, memory store',
+  'gh-cookie': 'Gatehouse, cookie store',
+  'gh-redis': 'Gatehouse, Redis store',
+  'gh-redis-w2': 'Gatehouse, Redis store, --workers 2',
+};
+
+/** Everything a scenario needs, shared by the whole run. */
+export interface Lab {
+  options: Options;
+  dir: string;
+  upstream: Upstream;
+  idp: BenchIdp;
+  redisUrl: string;
+  redisAvailable: boolean;
+  /** Unique per run: every Redis key this run writes starts with `gatehouse-bench:<runId>:`. */
+  runId: string;
+  loadTool: LoadTool;
+  workers: boolean;
+  slots: Map<TargetName, Slot>;
+}
+
+/** A target's fixed place: known before the provider starts, which must list every redirect URI. */
+export interface Slot {
+  port: number;
+  adminPort: number;
+  clientId: string;
+  clientSecret: string;
+}
+
+export async function allocateSlots(): Promise<Map<TargetName, Slot>> {
+  const slots = new Map<TargetName, Slot>();
+  for (const name of TARGET_NAMES) {
+    slots.set(name, {
+      port: await freePort(),
+      adminPort: await freePort(),
+      clientId: `bench-${name}`,
+      clientSecret: randomBytes(24).toString('base64url'),
+    });
+  }
+  return slots;
+}
+
+export function idpClients(slots: Map<TargetName, Slot>): DemoClient[] {
+  return [...slots].map(([name, slot]) => {
+    const app = `http://127.0.0.1:${slot.port}`;
+    const callback = name === 'express-oidc' ? `${app}/callback` : `${app}/api/auth/callback`;
+    return { clientId: slot.clientId, clientSecret: slot.clientSecret, redirectUris: [callback] };
+  });
+}
+
+export interface RunningTarget {
+  name: string;
+  origin: string;
+  /** What comes before the upstream path: '' for the upstream itself, '/api' for every proxy. */
+  apiPrefix: string;
+  /** Sent on every request: the signed-in browser's cookies, and Gatehouse's anti-forgery header. */
+  headers: Record<string, string>;
+  /** Root processes (their descendants count too), for CPU and memory accounting. */
+  pids: number[];
+  signIn?: SignInTarget;
+  gatehouse?: { adminUrl: string; keyPrefix: string; sessionCookie: string; secrets: string[] };
+  stop(): Promise<void>;
+}
+
+export const GATEHOUSE_MODES: Partial<Record<TargetName, { mode: SessionMode; workers?: number }>> = {
+  'gh-memory': { mode: 'memory' },
+  'gh-cookie': { mode: 'cookie' },
+  'gh-redis': { mode: 'redis' },
+  'gh-redis-w2': { mode: 'redis', workers: 2 },
+};
+
+export function keyPrefix(lab: Lab, label: string): string {
+  return `gatehouse-bench:${lab.runId}:${label}:`;
+}
+
+export async function startTarget(
+  lab: Lab,
+  name: TargetName,
+  extra: { cpuProfDir?: string; keyPrefix?: string } = {},
+): Promise<RunningTarget> {
+  const slot = lab.slots.get(name)!;
+  const origin = `http://127.0.0.1:${slot.port}`;
+  const stopping = (child: Child) => () => child.stop();
+
+  if (name === 'direct') {
+    return { name, origin: lab.upstream.url, apiPrefix: '', headers: {}, pids: [], stop: async () => {} };
+  }
+  let target: RunningTarget;
+  if (name === 'nginx') {
+    const dir = tempDir('nginx-proxy');
+    const child = startNginx('nginx proxy', dir, proxyConfig(dir, slot.port, Number(new URL(lab.upstream.url).port)));
+    await waitForHttp(`${origin}/api${ORDER_PATH}`, { status: 200, child });
+    target = { name, origin, apiPrefix: '/api', headers: {}, pids: [child.pid], stop: stopping(child) };
+  } else if (name === 'node-proxy') {
+    const child = startPeer('node-proxy', { PORT: String(slot.port), UPSTREAM: lab.upstream.url }, extra.cpuProfDir);
+    await waitForHttp(`${origin}/api${ORDER_PATH}`, { status: 200, child });
+    target = { name, origin, apiPrefix: '/api', headers: {}, pids: [child.pid], stop: stopping(child) };
+  } else if (name === 'express-oidc') {
+    const child = startPeer(
+      'express-oidc',
+      {
+        PORT: String(slot.port),
+        UPSTREAM: lab.upstream.url,
+        ISSUER: lab.idp.issuer,
+        BASE_URL: origin,
+        CLIENT_ID: slot.clientId,
+        CLIENT_SECRET: slot.clientSecret,
+        SESSION_SECRET: randomBytes(32).toString('base64url'),
+      },
+      extra.cpuProfDir,
+    );
+    // /login answers once the library has discovered the provider
+    await waitForHttp(`${origin}/login`, { status: 302, child });
+    const signInTarget = { origin, loginPath: '/login', callbackPath: '/callback' };
+    const { cookie } = await signIn(signInTarget);
+    target = {
+      name,
+      origin,
+      apiPrefix: '/api',
+      headers: { cookie },
+      pids: [child.pid],
+      signIn: signInTarget,
+      stop: stopping(child),
+    };
+  } else {
+    const { mode, workers } = GATEHOUSE_MODES[name]!;
+    const gatehouse = await startGatehouse(lab.dir, {
+      name,
+      mode,
+      workers,
+      port: slot.port,
+      adminPort: slot.adminPort,
+      issuer: lab.idp.issuer,
+      clientId: slot.clientId,
+      clientSecret: slot.clientSecret,
+      upstream: lab.upstream.url,
+      redisUrl: lab.redisUrl,
+      keyPrefix: extra.keyPrefix ?? keyPrefix(lab, name),
+      cpuProfDir: extra.cpuProfDir,
+    });
+    const signInTarget = { origin, loginPath: '/api/auth/login', callbackPath: '/api/auth/callback' };
+    const { cookie, browser } = await signIn(signInTarget);
+    const sessionCookie = (await browser.cookie(`${origin}/`, '__Host-gatehouse')) ?? '';
+    target = {
+      name,
+      origin,
+      apiPrefix: '/api',
+      headers: { cookie, 'x-csrf': '1' },
+      pids: [gatehouse.child.pid],
+      signIn: signInTarget,
+      gatehouse: {
+        adminUrl: gatehouse.adminUrl,
+        keyPrefix: gatehouse.keyPrefix,
+        sessionCookie,
+        secrets: gatehouse.secrets,
+      },
+      stop: stopping(gatehouse.child),
+    };
+  }
+  try {
+    await probe(target);
+  } catch (error) {
+    await target.stop();
+    throw error;
+  }
+  return target;
+}
+
+function startPeer(name: string, env: NodeJS.ProcessEnv, cpuProfDir?: string): Child {
+  const profiling = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+  const script = fileURLToPath(new URL(`../peers/${name}.js`, import.meta.url));
+  return startChild(name, process.execPath, [...profiling, script], { env });
+}
+
+/** One request as the load generator will send it: it must be a 200 with the whole document. */
+export async function probe(target: RunningTarget): Promise<void> {
+  const url = `${target.origin}${target.apiPrefix}${ORDER_PATH}`;
+  const response = await httpRequest(url, { headers: target.headers });
+  if (response.status !== 200 || response.body.length !== ORDER_BYTES) {
+    throw new Error(
+      `${target.name}: GET ${url} answered ${response.status} (${response.body.length} bytes), not 200 with ${ORDER_BYTES}: ${response.body.toString().slice(0, 300)}`,
+    );
+  }
+}
