@@ -176,7 +176,8 @@ describe('an upstream whose clock runs ahead', () => {
       const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
       if (exp * 1000 <= Date.now() + 700) {
         res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' });
-        return res.end();
+        res.end();
+        return;
       }
       echo(req, res, body);
     });
