@@ -48,8 +48,13 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('bench: Gatehouse is not built; run `npm run bench` (it builds first) or `npm run build`\n');
     return 1;
   }
-  installExitHandlers();
   const results = newResults(`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`);
+  const resultsDir = options.resultsDir;
+  installExitHandlers((signal) => {
+    // A long run cut short still leaves what it measured.
+    results.notes.push(`interrupted by ${signal}: the scenarios after the last one recorded did not run`);
+    process.stderr.write(`bench: partial results: ${writeResults(resultsDir, results)}\n`);
+  });
   const loadTool = pickTool(options.loadgen);
   if (loadTool === 'autocannon' && !options.loadgen) {
     results.notes.push('wrk is not installed (apt-get install wrk): autocannon drives the load');

@@ -1,30 +1,10 @@
 /** Ports and readiness. */
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Child } from './processes.js';
 
-const handedOut = new Set<number>();
-
-/**
- * A port nothing listens on. Picked below Linux's ephemeral range (32768+), so that none of the
- * thousands of outgoing connections a load test opens can be holding it when the server binds.
- */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (handedOut.has(port)) continue;
-    const server = createServer();
-    const bound = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (!bound) continue;
-    await new Promise((resolve) => server.close(resolve));
-    handedOut.add(port);
-    return port;
-  }
-}
+// The tests' port picker: below the ephemeral range, never the same port twice in one process.
+export { freePort } from '../../packages/gatehouse/test/support/stack.js';
 
 /** Polls `url` until it answers `status` (any status when omitted); fails early if `child` exits. */
 export async function waitForHttp(

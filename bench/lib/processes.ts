@@ -125,12 +125,20 @@ export function interrupted(): boolean {
   return stopping;
 }
 
-/** Ctrl+C and SIGTERM clean up, then exit; a second Ctrl+C kills everything at once. */
-export function installExitHandlers(): void {
+/**
+ * Ctrl+C and SIGTERM clean up, then exit; a second Ctrl+C kills everything at once. `onInterrupt`
+ * runs first (to keep what was measured so far).
+ */
+export function installExitHandlers(onInterrupt: (signal: NodeJS.Signals) => void = () => {}): void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(130); // the 'exit' hook below still kills the children
     stopping = true;
     process.stderr.write(`\nbench: ${signal}: stopping every process and removing temp files...\n`);
+    try {
+      onInterrupt(signal);
+    } catch (error) {
+      process.stderr.write(`bench: ${String(error)}\n`);
+    }
     void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.on('SIGINT', onSignal);

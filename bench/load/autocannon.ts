@@ -5,16 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import type { LoadSpec } from '../lib/load.js';
 
-interface Spec {
-  url: string;
-  seconds: number;
-  connections: number;
-  headers?: Record<string, string>;
-  method?: 'GET' | 'POST';
-  bodyBytes?: number;
-  cookiesFile?: string;
-}
+/** The load spec, with the cookies to rotate through in a file (they can be many). */
+type Spec = Omit<LoadSpec, 'cookies'> & { cookiesFile?: string };
 
 const spec = JSON.parse(process.argv[2]!) as Spec;
 const cookies = spec.cookiesFile ? (JSON.parse(readFileSync(spec.cookiesFile, 'utf8')) as string[]) : undefined;

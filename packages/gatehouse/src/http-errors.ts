@@ -39,7 +39,9 @@ export function answerError(options: ErrorHandlerOptions) {
           });
     // The browser left first (its connection closed mid-request, which also aborts the upstream
     // call): nothing failed on our side and nobody is left to answer.
-    if (!reply.raw.writableFinished && (reply.raw.destroyed || request.raw.destroyed || !reply.raw.socket?.writable)) {
+    // (Not request.raw.destroyed: a request whose body has been read is destroyed too.)
+    const socket = reply.raw.socket;
+    if (!reply.raw.writableFinished && (reply.raw.destroyed || !socket || socket.destroyed)) {
       request.log.info({ code: failure.code }, 'client closed the connection before the answer');
       return;
     }

@@ -45,9 +45,12 @@ export const CLIENT_ID = 'gatehouse-test';
  * Linux's ephemeral range (32768+): a port the kernel handed out (listen(0) or any outgoing
  * connection of the parallel test files) could be taken again before our server binds it.
  */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue; // given to a server that may not have bound it yet
     const server = createServer();
     const bound = await new Promise<boolean>((resolve) => {
       server.once('error', () => resolve(false));
@@ -55,6 +58,7 @@ export async function freePort(): Promise<number> {
     });
     if (!bound) continue;
     await new Promise((resolve) => server.close(resolve));
+    handedOut.add(port);
     return port;
   }
 }
