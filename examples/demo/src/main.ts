@@ -3,8 +3,9 @@
  *   http://localhost:3000   Gatehouse, serving the demo SPA and /api
  *   http://127.0.0.1:3001   the demo OpenID Provider (a different site, as a real IdP would be)
  *   http://127.0.0.1:3002   the internal orders API (only Gatehouse calls it)
+ *   http://127.0.0.1:3003   the internal profile API (only Gatehouse's dashboard extension calls it)
  *   http://127.0.0.1:3009   Gatehouse's admin listener (/healthz, /readyz)
- * DEMO_APP_PORT, DEMO_IDP_PORT, DEMO_API_PORT and DEMO_ADMIN_PORT move them.
+ * DEMO_APP_PORT, DEMO_IDP_PORT, DEMO_API_PORT, DEMO_PROFILE_PORT and DEMO_ADMIN_PORT move them.
  */
 import { startDemo } from './demo.js';
 
@@ -13,6 +14,7 @@ const PORTS = {
   app: port('DEMO_APP_PORT', 3000),
   idp: port('DEMO_IDP_PORT', 3001),
   api: port('DEMO_API_PORT', 3002),
+  profile: port('DEMO_PROFILE_PORT', 3003),
   admin: port('DEMO_ADMIN_PORT', 3009),
 };
 
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
 
     identity provider  ${demo.idp.issuer}
     orders API         ${demo.api.url} (internal: only Gatehouse calls it)
+    profile API        ${demo.profileApi.url} (internal: only Gatehouse calls it)
     admin              http://127.0.0.1:${demo.config.admin.port}/readyz
 
   Press Ctrl+C to stop.

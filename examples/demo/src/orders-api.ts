@@ -1,14 +1,12 @@
 /**
- * The demo's internal "orders" API. It trusts nothing but a valid access token: a JWT signed by
- * the demo provider, for this API's audience, not expired. It never sees cookies.
+ * The demo's internal "orders" API; internal-api.ts checks its callers' access tokens.
  *   GET  /orders          the caller's orders
  *   GET  /orders/:id      one order (404 when it is someone else's)
  *   POST /orders          echo a new order back (shows request bodies streaming through)
  *   GET  /orders/live     server-sent events: order status updates
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { ServerResponse } from 'node:http';
+import { json, startInternalApi, type InternalApi, type InternalApiOptions } from './internal-api.js';
 
 export interface Order {
   id: string;
@@ -46,56 +44,17 @@ function order(
   return { id, customerId, placedAt: `${date}T10:00:00Z`, status, total, currency: 'EUR', items };
 }
 
-export interface OrdersApi {
-  url: string;
-  /** Every request it received (newest last, at most 1,000): method, path, and whose token it carried. */
-  requests: { method: string; path: string; sub: string | undefined }[];
-  close(): Promise<void>;
-}
+export type OrdersApi = InternalApi;
 
-export async function startOrdersApi(options: {
-  issuer: string;
-  audience: string;
-  port?: number;
-  host?: string;
-}): Promise<OrdersApi> {
-  const jwks = createRemoteJWKSet(new URL(`${options.issuer}/jwks`));
-  const verify = async (req: IncomingMessage): Promise<JWTPayload | undefined> => {
-    const match = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '');
-    if (!match) return undefined;
-    try {
-      const { payload } = await jwtVerify(match[1]!, jwks, {
-        issuer: options.issuer,
-        audience: options.audience,
-        typ: 'at+jwt',
-      });
-      return payload;
-    } catch {
-      return undefined;
-    }
-  };
-
-  const requests: OrdersApi['requests'] = [];
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => json(res, 500, { error: 'server_error' }));
-  });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const claims = await verify(req);
-    requests.push({ method: req.method ?? '', path: req.url ?? '', sub: claims?.sub });
-    if (requests.length > 1000) requests.shift();
-    if (!claims?.sub) {
-      res.setHeader('www-authenticate', 'Bearer error="invalid_token"');
-      return json(res, 401, { error: 'invalid_token' });
-    }
-    const path = (req.url ?? '/').split('?', 1)[0]!;
-    const mine = ORDERS.filter((o) => o.customerId === claims.sub);
+export function startOrdersApi(options: InternalApiOptions): Promise<OrdersApi> {
+  return startInternalApi(options, async (req, res, { sub, path }) => {
+    const mine = ORDERS.filter((o) => o.customerId === sub);
     if (req.method === 'GET' && (path === '/orders' || path === '/orders/')) return json(res, 200, { orders: mine });
     if (req.method === 'GET' && path === '/orders/live') return live(res, mine);
     if (req.method === 'POST' && path === '/orders') {
       let body = '';
       for await (const chunk of req) body += chunk;
-      return json(res, 201, { received: JSON.parse(body || '{}'), customerId: claims.sub });
+      return json(res, 201, { received: JSON.parse(body || '{}'), customerId: sub });
     }
     const one = /^\/orders\/([A-Za-z0-9-]+)$/.exec(path);
     if (req.method === 'GET' && one) {
@@ -103,24 +62,7 @@ export async function startOrdersApi(options: {
       return found ? json(res, 200, found) : json(res, 404, { error: 'not_found' });
     }
     json(res, 404, { error: 'not_found' });
-  }
-
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
+  });
 }
 
 /** Three status events, one per second: proof that the BFF streams instead of buffering. */

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import type { Demo } from '../src/demo.js';
 import {
   browserUnavailable,
@@ -45,7 +45,7 @@ describe('the demo in a real browser', { skip: browserUnavailable() }, () => {
 
   const app = (path = '/') => `${demo.appUrl}${path}`;
 
-  it('signs in through the provider and shows the orders', async () => {
+  it('signs in through the provider and shows the dashboard', async () => {
     await page.goto(app('/'));
     await page.getByRole('heading', { name: 'Your orders, one click away' }).waitFor();
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -54,13 +54,90 @@ describe('the demo in a real browser', { skip: browserUnavailable() }, () => {
 
     await page.waitForURL(app('/'));
     await page.getByRole('heading', { name: 'Welcome back, Alice' }).waitFor();
-    const table = page.getByRole('table', { name: 'Your orders' });
-    await table.waitFor(); // rendered once the orders arrived
+    const table = page.getByRole('table', { name: 'Recent orders' });
+    await table.waitFor(); // rendered once the dashboard arrived
     const rows = table.locator('tbody tr');
     assert.equal(await rows.count(), 3);
-    assert.match(await rows.first().innerText(), /#1001/);
+    assert.match(await rows.first().innerText(), /#1003/, 'newest first');
     assert.equal(await page.locator('.user-name').innerText(), 'Alice Anderson');
     await screenshot(page, 'signed-in');
+  });
+
+  it("builds the home screen from one call to /api/dashboard, which calls both APIs with the user's token", async () => {
+    const apiCalls: string[] = [];
+    const record = (request: Request) => {
+      const { origin, pathname } = new URL(request.url());
+      if (origin === demo.appUrl && pathname.startsWith('/api/')) apiCalls.push(`${request.method()} ${pathname}`);
+    };
+    const ordersApiBefore = demo.api.requests.length;
+    const profileApiBefore = demo.profileApi.requests.length;
+    page.on('request', record);
+    try {
+      await page.goto(app('/'));
+      await page.getByRole('region', { name: 'Your profile' }).waitFor();
+      await page.getByRole('table', { name: 'Recent orders' }).waitFor();
+      await page.waitForLoadState('networkidle'); // nothing else is still on its way
+    } finally {
+      page.off('request', record);
+    }
+
+    // What the page shows comes from the dashboard: the profile API's name, tier, points, city...
+    await page.getByRole('heading', { name: 'Welcome back, Alice Anderson', exact: true }).waitFor();
+    const profile = await page.getByRole('region', { name: 'Your profile' }).innerText();
+    for (const text of ['Alice Anderson', 'Gold member', '1,280', 'March 2023', 'Bristol']) {
+      assert.ok(profile.includes(text), `profile card shows ${text}: ${JSON.stringify(profile)}`);
+    }
+    // ...and the orders API's summary and recent orders, newest first.
+    assert.deepEqual(
+      (await page.locator('.stat').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ')),
+      ['Orders 3', 'On their way 2', 'Spent €213.00'],
+    );
+    const rows = page.getByRole('table', { name: 'Recent orders' }).locator('tbody tr');
+    assert.deepEqual(
+      (await rows.allInnerTexts()).map((t) => t.split('\t').map((cell) => cell.trim())),
+      [
+        ['#1003', 'Nov 20, 2026', 'processing', '€104.00'],
+        ['#1002', 'Nov 14, 2026', 'shipped', '€36.00'],
+        ['#1001', 'Oct 2, 2026', 'delivered', '€73.00'],
+      ],
+    );
+    assert.equal(await page.locator('.notice').count(), 0, 'no part failed');
+
+    // One call from the browser, none to the orders route...
+    assert.equal(apiCalls.filter((c) => c === 'GET /api/dashboard').length, 1, apiCalls.join(', '));
+    assert.ok(!apiCalls.some((c) => c.includes('/api/orders')), apiCalls.join(', '));
+    // ...which Gatehouse fanned out to both internal APIs, with alice's access token.
+    assert.deepEqual(demo.api.requests.slice(ordersApiBefore), [{ method: 'GET', path: '/orders/', sub: 'alice' }]);
+    assert.deepEqual(demo.profileApi.requests.slice(profileApiBefore), [
+      { method: 'GET', path: '/profile', sub: 'alice' },
+    ]);
+    await screenshot(page, 'dashboard');
+  });
+
+  it('still shows the orders when the profile part of the dashboard failed, with a notice', async () => {
+    // The browser receives the partial answer Gatehouse gives when the profile API is down.
+    await page.route(app('/api/dashboard'), async (route) => {
+      const response = await route.fetch();
+      const { profile: _dropped, ...dashboard } = (await response.json()) as Record<string, unknown>;
+      const errors = {
+        profile: { error: 'upstream_unavailable', message: 'The service behind this API is unavailable.' },
+      };
+      await route.fulfill({ response, json: { ...dashboard, errors } });
+    });
+    try {
+      await page.goto(app('/'));
+      const notice = page.getByRole('status').filter({ hasText: 'Your profile is unavailable.' });
+      await notice.waitFor();
+      assert.match(await notice.innerText(), /The service behind this API is unavailable\./);
+      // The greeting falls back to the sign-in claims; the orders part is all there.
+      await page.getByRole('heading', { name: 'Welcome back, Alice', exact: true }).waitFor();
+      assert.equal(await page.getByRole('region', { name: 'Your profile' }).count(), 0);
+      assert.equal(await page.getByRole('table', { name: 'Recent orders' }).locator('tbody tr').count(), 3);
+      assert.equal(await page.locator('.stat').count(), 3);
+      await screenshot(page, 'dashboard-partial');
+    } finally {
+      await page.unroute(app('/api/dashboard'));
+    }
   });
 
   it('opens an order by client-side routing, and the deep link survives a reload', async () => {
@@ -106,10 +183,12 @@ describe('the demo in a real browser', { skip: browserUnavailable() }, () => {
 
   it('never lets a token reach the page in any response it received', () => {
     assert.ok(received.length > 10, `saw ${received.length} responses`);
-    assert.ok(
-      received.some((r) => r.includes('/api/orders')),
-      'the scan covered API responses',
-    );
+    for (const api of ['/api/dashboard', '/api/orders']) {
+      assert.ok(
+        received.some((r) => r.includes(api)),
+        `the scan covered ${api} responses`,
+      );
+    }
     const tokens = issuedTokens(demo);
     for (const response of received) {
       for (const token of tokens) assert.ok(!response.includes(token), `${response.split('\n')[0]} carries a token`);

@@ -16,7 +16,13 @@ describe('the demo (npm start)', () => {
   let output = '';
 
   before(async () => {
-    const ports = { app: await freePort(), idp: await freePort(), api: await freePort(), admin: await freePort() };
+    const ports = {
+      app: await freePort(),
+      idp: await freePort(),
+      api: await freePort(),
+      profile: await freePort(),
+      admin: await freePort(),
+    };
     app = `http://localhost:${ports.app}`;
     idp = `http://127.0.0.1:${ports.idp}`;
     child = spawn(process.execPath, ['--import', 'tsx', new URL('../src/main.ts', import.meta.url).pathname], {
@@ -25,6 +31,7 @@ describe('the demo (npm start)', () => {
         DEMO_APP_PORT: String(ports.app),
         DEMO_IDP_PORT: String(ports.idp),
         DEMO_API_PORT: String(ports.api),
+        DEMO_PROFILE_PORT: String(ports.profile),
         DEMO_ADMIN_PORT: String(ports.admin),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,6 +86,37 @@ describe('the demo (npm start)', () => {
     const one = await browser.api(`${app}/api/orders/2001`);
     assert.equal(JSON.parse(one.body).items[0].name, 'Noise-cancelling headphones');
     assert.equal((await browser.api(`${app}/api/orders/1001`)).status, 404, "alice's order is not bob's");
+
+    // The dashboard extension: profile and orders composed into one response, or a small one for mobile.
+    const dashboard = JSON.parse((await browser.api(`${app}/api/dashboard`)).body);
+    assert.deepEqual(dashboard.profile, {
+      displayName: 'Bob Brown',
+      tier: 'standard',
+      points: 140,
+      memberSince: '2025-06-02',
+      city: 'Leeds',
+    });
+    assert.deepEqual(dashboard.summary, { orders: 2, open: 1, spent: 228.7, currency: 'EUR' });
+    assert.deepEqual(
+      dashboard.recentOrders.map((o: { id: string }) => o.id),
+      ['2002', '2001'],
+    );
+    assert.deepEqual(dashboard.errors, {});
+    const mobile = await browser.api(`${app}/api/dashboard`, { headers: { 'x-client-type': 'mobile' } });
+    assert.deepEqual(JSON.parse(mobile.body), {
+      name: 'Bob Brown',
+      tier: 'standard',
+      open: 1,
+      recent: [
+        { id: '2002', status: 'processing', total: 29.7 },
+        { id: '2001', status: 'delivered', total: 199 },
+      ],
+      errors: {},
+    });
+    assert.equal((await browser.api(`${app}/api/customers/bob/summary`)).status, 200);
+    const other = await browser.api(`${app}/api/customers/alice/summary`);
+    assert.equal(other.status, 403, "bob may not read alice's summary");
+    assert.equal(JSON.parse(other.body).error, 'forbidden');
 
     const logout = JSON.parse((await browser.api(`${app}/api/auth/logout`, { method: 'POST' })).body);
     assert.ok(logout.logoutUrl.startsWith(`${idp}/session/end?`));

@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { maskSecrets } from './config/describe.js';
 import { ConfigError, loadConfigFile, loadConfigText, type GatehouseConfig } from './config/load.js';
+import { loadExtensions } from './extensions/load.js';
 import { start } from './run.js';
 
 const USAGE = `Usage:
@@ -74,6 +75,8 @@ export async function main(argv: string[]): Promise<number> {
   let config: GatehouseConfig;
   try {
     config = file ? loadConfigFile(file) : loadConfigText(env.GATEHOUSE_CONFIG!, { source: 'GATEHOUSE_CONFIG' });
+    // Extension modules are part of the configuration: check them before anything starts.
+    if (command !== 'health') await loadExtensions(config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`gatehouse: ${error.message}\n`);

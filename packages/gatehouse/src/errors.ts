@@ -43,6 +43,7 @@ export const ERROR_CODES = {
     status: 403,
     message: 'Sign-in must start from a top-level navigation.',
   },
+  forbidden: { status: 403, message: 'You are not allowed to do this.' },
   origin_not_allowed: { status: 403, message: 'Requests from this origin are not allowed.' },
   origin_verification_failed: { status: 403, message: 'This endpoint is only reachable through the site itself.' },
   not_found: { status: 404, message: 'Not found.' },
@@ -63,6 +64,10 @@ export const ERROR_CODES = {
   upstream_unavailable: {
     status: 502,
     message: 'The service behind this API is unavailable.',
+  },
+  upstream_error: {
+    status: 502,
+    message: 'The service behind this API could not answer this request.',
   },
   session_store_unavailable: {
     status: 503,

@@ -22,3 +22,19 @@ export { configKeys, maskSecrets, type ConfigKey } from './config/describe.js';
 export { GatehouseError, ERROR_CODES, type ErrorCode } from './errors.js';
 export type { SessionStore } from './session/store.js';
 export type { SessionData, TokenSet } from './session/session.js';
+export {
+  defineExtension,
+  type Extension,
+  type Endpoint,
+  type EndpointContext,
+  type EndpointMethod,
+  type Gathered,
+  type PartError,
+  type UpstreamClient,
+  type UpstreamCallOptions,
+  type UpstreamResponse,
+} from './extensions/types.js';
+export { UpstreamStatusError } from './extensions/upstream-client.js';
+export type { View, Selector } from './extensions/views.js';
+export type { User } from './security/authorization.js';
+export type { AccessRule } from './config/schema.js';

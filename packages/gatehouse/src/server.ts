@@ -15,6 +15,10 @@ import { backchannelRoute } from './oidc/backchannel-route.js';
 import { OidcClient } from './oidc/client.js';
 import { LoginTransactions } from './oidc/login-transaction.js';
 import { adminRoutes } from './ops/admin.js';
+import { extensionEndpoints } from './extensions/endpoints.js';
+import { loadExtensions } from './extensions/load.js';
+import type { Extension } from './extensions/types.js';
+import { NamedUpstream } from './extensions/upstream-client.js';
 import { loggerOptions } from './ops/logger.js';
 import { ProxiedRoute } from './proxy/proxied-route.js';
 import { proxyRoutes } from './proxy/proxy-routes.js';
@@ -30,6 +34,7 @@ import { MemoryCounters, RateLimiter } from './security/rate-limit.js';
 import { instrumentStore, Metrics } from './ops/metrics.js';
 import { Tracing } from './ops/tracing.js';
 import { RequestChecks } from './security/request-checks.js';
+import { Authorizer } from './security/authorization.js';
 import { isDeepLink, sendIndex, spaRoutes } from './static/spa.js';
 import { TokenManager } from './tokens/token-manager.js';
 
@@ -58,6 +63,8 @@ export interface GatehouseOptions {
    * metrics to the primary; the "primary" serves the admin listener only, with the workers' metrics.
    */
   cluster?: 'primary' | 'worker';
+  /** Extensions given as code, in addition to the configuration's `extensions` modules. */
+  extensions?: readonly Extension[];
 }
 
 export async function createGatehouse(
@@ -65,6 +72,7 @@ export async function createGatehouse(
   options: GatehouseOptions = {},
 ): Promise<Gatehouse> {
   const config = isEffectiveConfig(input) ? input : parseConfig(input);
+  const extensions = await loadExtensions(config, options.extensions);
   const app = Fastify({
     logger: { ...loggerOptions(config), ...(options.logStream ? { stream: options.logStream } : {}) },
     trustProxy: config.server.trustProxy,
@@ -94,6 +102,7 @@ export async function createGatehouse(
     metrics,
     tracing,
     checks: new RequestChecks(config),
+    authorizer: new Authorizer(config),
     limits: new RateLimiter(config.rateLimit, counters),
     transactions: new LoginTransactions({
       secrets: config.session.secrets,
@@ -137,11 +146,20 @@ export async function createGatehouse(
   if (config.oidc.backchannelLogout) {
     await app.register(async (scope) => backchannelRoute(scope, services), { prefix: config.basePath });
   }
+  const upstreams = new Map(
+    Object.entries(config.upstreams).map(([name, upstream]) => [
+      name,
+      new NamedUpstream(name, upstream, services.tokens, tracing),
+    ]),
+  );
+  await app.register(async (scope) => extensionEndpoints(scope, services, extensions, upstreams), {
+    prefix: config.basePath,
+  });
   const routes = config.routes.map((route) => new ProxiedRoute(route, config));
   await app.register(async (scope) => proxyRoutes(scope, services, routes));
   websocketProxy(app, services, routes);
   app.addHook('onClose', async () => {
-    await Promise.all(routes.map((r) => r.upstream.close()));
+    await Promise.all([...routes.map((r) => r.upstream), ...upstreams.values()].map((u) => u.close()));
   });
   await spaRoutes(app, config);
   app.setNotFoundHandler(async (request, reply) => {

@@ -3,6 +3,7 @@ import type { LoginTransactions } from './oidc/login-transaction.js';
 import type { OidcClient } from './oidc/client.js';
 import type { Metrics } from './ops/metrics.js';
 import type { Tracing } from './ops/tracing.js';
+import type { Authorizer } from './security/authorization.js';
 import type { RequestChecks } from './security/request-checks.js';
 import type { RateLimiter } from './security/rate-limit.js';
 import type { SessionManager } from './session/session-manager.js';
@@ -16,6 +17,7 @@ export interface Services {
   readonly transactions: LoginTransactions;
   readonly tokens: TokenManager;
   readonly checks: RequestChecks;
+  readonly authorizer: Authorizer;
   readonly limits: RateLimiter;
   readonly metrics: Metrics;
   /** Present when tracing.enabled. */

@@ -47,7 +47,13 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** The demo on free ports. */
 export async function startTestDemo(): Promise<Demo> {
-  return startDemo({ app: await freePort(), idp: await freePort(), api: await freePort(), admin: await freePort() });
+  return startDemo({
+    app: await freePort(),
+    idp: await freePort(),
+    api: await freePort(),
+    profile: await freePort(),
+    admin: await freePort(),
+  });
 }
 
 /** On the demo provider's sign-in page: fill in the form and submit it. */

@@ -2,10 +2,10 @@ import { RequireAuth, useUser } from '@gatehouse/client/react';
 import { Route, Routes } from 'react-router';
 import { Footer } from './Footer';
 import { Loading, Problem } from './feedback';
+import { Dashboard } from './pages/Dashboard';
 import { Landing } from './pages/Landing';
 import { NotFound } from './pages/NotFound';
 import { OrderDetail } from './pages/OrderDetail';
-import { Orders } from './pages/Orders';
 import { TopBar } from './TopBar';
 
 export function App() {
@@ -36,5 +36,5 @@ function Home() {
   const { status, error, refresh } = useUser();
   if (status === 'loading') return <Loading />;
   if (status === 'error') return <Problem error={error} retry={refresh} />;
-  return status === 'authenticated' ? <Orders /> : <Landing />;
+  return status === 'authenticated' ? <Dashboard /> : <Landing />;
 }

@@ -12,6 +12,28 @@ export interface Order {
   items: { sku: string; name: string; quantity: number; price: number }[];
 }
 
+/** A part of an aggregated response that could not be loaded; `message` may be shown to the user. */
+export interface PartError {
+  error: string;
+  message: string;
+}
+
+export interface OrderSummary {
+  orders: number;
+  /** Orders not delivered yet. */
+  open: number;
+  spent: number;
+  currency: string;
+}
+
+/** GET /api/dashboard (mirrors src/dashboard.ts): either part may be missing, with its entry in `errors`. */
+export interface Dashboard {
+  profile?: { displayName: string; tier: 'standard' | 'gold'; points: number; memberSince: string; city: string };
+  summary?: OrderSummary;
+  recentOrders?: Pick<Order, 'id' | 'placedAt' | 'status' | 'total' | 'currency'>[];
+  errors: { profile?: PartError; orders?: PartError };
+}
+
 export type Loadable<T> =
   { state: 'loading' } | { state: 'ready'; data: T } | { state: 'failed'; error: Error; status?: number };
 

@@ -86,10 +86,19 @@ export function parseConfig(input: unknown, source?: string): GatehouseConfig {
 
 /** Paths in a config file are relative to the file, not to wherever the process was started. */
 function resolveRelativePaths(document: unknown, baseDir: string): unknown {
-  const root = (document as { static?: { root?: unknown } } | null)?.static?.root;
-  if (typeof root !== 'string' || isAbsolute(root)) return document;
-  const doc = document as { static: Record<string, unknown> };
-  return { ...doc, static: { ...doc.static, root: resolve(baseDir, root) } };
+  if (!document || typeof document !== 'object') return document;
+  const doc = { ...(document as Record<string, unknown>) };
+  const site = doc.static as { root?: unknown } | undefined;
+  if (typeof site?.root === 'string' && !isAbsolute(site.root)) {
+    doc.static = { ...site, root: resolve(baseDir, site.root) };
+  }
+  // "./x.js" and "../x.js" are files next to the configuration; anything else is a package name.
+  if (Array.isArray(doc.extensions)) {
+    doc.extensions = doc.extensions.map((entry: unknown) =>
+      typeof entry === 'string' && /^\.\.?\//.test(entry) ? resolve(baseDir, entry) : entry,
+    );
+  }
+  return doc;
 }
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -127,7 +136,8 @@ function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string[] {
+/** One schema problem as "key.path: what is expected" lines. */
+export function describeIssue(issue: z.core.$ZodIssue): string[] {
   const at = formatPath(issue.path) || '(root)';
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown key`);
@@ -204,7 +214,19 @@ function crossFieldProblems(config: ParsedConfig): string[] {
     if (route.scope !== undefined && route.token !== 'client' && route.token !== 'user-or-client') {
       problems.push(`routes[${i}].scope: only used with token "client" or "user-or-client"`);
     }
+    if (route.authorize && route.requireSession === false) {
+      problems.push(`routes[${i}].requireSession: a route with authorize rules needs a session`);
+    }
   });
+  for (const [name, upstream] of Object.entries(config.upstreams)) {
+    const url = new URL(upstream.url);
+    if (url.search || url.hash || url.username || url.password) {
+      problems.push(`upstreams.${name}.url: expected a base URL without query, fragment or credentials`);
+    }
+    if (upstream.scope !== undefined && upstream.token !== 'client' && upstream.token !== 'user-or-client') {
+      problems.push(`upstreams.${name}.scope: only used with token "client" or "user-or-client"`);
+    }
+  }
   return problems;
 }
 
@@ -242,7 +264,7 @@ function withDerivedValues(config: ParsedConfig): GatehouseConfig {
     security: { ...config.security, allowedOrigins: config.security.allowedOrigins.map((o) => new URL(o).origin) },
     routes: config.routes.map((route) => ({
       ...route,
-      requireSession: route.requireSession ?? route.token !== 'user-or-client',
+      requireSession: route.requireSession ?? (route.token !== 'user-or-client' || route.authorize !== undefined),
     })),
     publicUrl: `${publicOrigin}/`,
     publicOrigin,

@@ -55,6 +55,34 @@ const segment = /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
 /** Methods a route may allow. TRACE and CONNECT are never proxied. */
 export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
+const scopeToken = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected a scope token');
+const claimValue = z.union([z.string(), z.number(), z.boolean()]);
+
+/**
+ * Who may use a route or endpoint, judged from the signed-in user's session before any upstream is
+ * called: 401 without a session, 403 when a rule is not met. Every listed rule must hold.
+ */
+export const accessRuleSchema = z
+  .strictObject({
+    scopes: z.array(scopeToken).min(1).optional().meta({
+      description: 'Scopes the user\'s access token must have been granted, all of them (e.g. ["orders:read"]).',
+    }),
+    roles: z.array(z.string().min(1)).min(1).optional().meta({
+      description: 'Roles the user must have, any one of them, read from the claim named by oidc.rolesClaim.',
+    }),
+    claims: z
+      .record(z.string().min(1), z.union([claimValue, z.array(claimValue).min(1)]))
+      .optional()
+      .meta({
+        description:
+          'Claims of the user\'s ID token and the value each must have (a list: any of them; a list-valued claim: containing it). Nested claims by dotted path, e.g. "realm_access.roles".',
+      }),
+  })
+  .meta({
+    description:
+      'Claim-based authorization: without a session 401, otherwise 403 unless every rule holds. Checked before the upstream is called.',
+  });
+
 const routeSchema = z.strictObject({
   path: z.string().regex(segment, 'expected a path such as "/orders" (letters, digits, ".", "_", "~", "-")').meta({
     description: 'Path under basePath: "/orders" serves /api/orders and everything below it.',
@@ -94,6 +122,22 @@ const routeSchema = z.strictObject({
     .strictObject({ perSession: limit().optional(), perIp: limit().optional() })
     .optional()
     .meta({ description: 'Limits for this route, replacing rateLimit.perSession / rateLimit.perIp.' }),
+  authorize: accessRuleSchema.optional(),
+});
+
+/** An upstream that extension endpoints call (not proxied to the browser by itself). */
+const upstreamSchema = z.strictObject({
+  url: httpUrl.meta({ description: 'Base URL; an endpoint\'s call to "/x" goes to <url>/x.' }),
+  token: z.enum(['user', 'client', 'user-or-client', 'none']).default('user').meta({
+    description: 'The token attached to every call, as for routes[].token.',
+  }),
+  scope: z.string().optional().meta({ description: 'Scope requested for client-credentials tokens.' }),
+  timeout: duration.prefault('10s').meta({
+    description: 'Default time allowed for one call, start to last byte; a call may ask for less or more.',
+  }),
+  maxResponseSize: positiveInt()
+    .default(1024 * 1024)
+    .meta({ description: 'Largest response body, in bytes, an endpoint reads from this upstream.' }),
 });
 
 /** Tight enough for an SPA served from 'self'; loosen per app with security.headers.contentSecurityPolicy. */
@@ -159,7 +203,7 @@ export const configSchema = z.strictObject({
         description: 'How Gatehouse authenticates at the token endpoint.',
       }),
       scopes: z
-        .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected a scope token'))
+        .array(scopeToken)
         .refine((s) => s.includes('openid'), 'expected the list to include "openid"')
         .default(['openid', 'profile', 'email', 'offline_access'])
         .meta({
@@ -183,6 +227,10 @@ export const configSchema = z.strictObject({
       backchannelLogout: bool().optional().meta({
         description:
           'Accept OIDC Back-Channel Logout at basePath + "/auth/backchannel-logout". Default: on, except with store "cookie" (which cannot end sessions server-side).',
+      }),
+      rolesClaim: z.string().min(1).default('roles').meta({
+        description:
+          'The ID token claim holding the user\'s roles, for authorize.roles (e.g. "groups", "cognito:groups", "realm_access.roles").',
       }),
       loginTimeout: duration.prefault('10m').meta({
         description: 'How long a started sign-in may take before its transaction expires.',
@@ -274,6 +322,14 @@ export const configSchema = z.strictObject({
     })
     .meta({ description: 'Sessions: cookie, lifetime, storage.' }),
   routes: z.array(routeSchema).default([]).meta({ description: 'API routes proxied to upstreams.' }),
+  upstreams: z
+    .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a name such as "orders"'), upstreamSchema)
+    .default({})
+    .meta({ description: 'Named upstreams that extension endpoints call (see docs/extending.md).' }),
+  extensions: z.array(z.string().min(1)).default([]).meta({
+    description:
+      'Extension modules to load: paths relative to the configuration file ("./dashboard.js") or package names. Each default-exports defineExtension({...}).',
+  }),
   static: z
     .strictObject({
       root: z.string().optional().meta({
@@ -395,3 +451,4 @@ export type GatehouseConfigInput = z.input<typeof configSchema>;
 /** The parsed configuration: defaults applied, durations in milliseconds. */
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedRoute = ParsedConfig['routes'][number];
+export type AccessRule = z.output<typeof accessRuleSchema>;

@@ -96,12 +96,13 @@ export class Tracing {
     request: FastifyRequest,
     headers: Record<string, string | string[] | undefined>,
     target: string,
+    method: string = request.method,
   ): (outcome: number | Error) => void {
     const server = this.#spans.get(request);
     const parent = server ? trace.setSpan(ROOT_CONTEXT, server) : ROOT_CONTEXT;
     const span = this.tracer.startSpan(
-      `${request.method} upstream`,
-      { kind: SpanKind.CLIENT, attributes: { 'http.request.method': request.method, 'server.address': target } },
+      `${method} upstream`,
+      { kind: SpanKind.CLIENT, attributes: { 'http.request.method': method, 'server.address': target } },
       parent,
     );
     delete headers.traceparent;

@@ -19,7 +19,7 @@ export async function proxyRoutes(
   services: Services,
   routes: readonly ProxiedRoute[],
 ): Promise<void> {
-  const { sessions, tokens, checks, limits, tracing } = services;
+  const { sessions, tokens, checks, limits, tracing, authorizer } = services;
   // Bodies stream through untouched: no parser runs in this plugin's context.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -51,6 +51,7 @@ export async function proxyRoutes(
       const refused = checks.apiProblem(request, { allowFormBodies: route.allowFormBodies });
       if (refused) throw refused;
       await proxied.countAgainstLimits(limits, session, request.ip);
+      if (route.authorize) authorizer.check(route.authorize, session);
       const length = request.headers['content-length'];
       if (length !== undefined && Number(length) > route.maxBodySize) {
         throw new GatehouseError('payload_too_large', { detail: `content-length ${length}` });

@@ -69,6 +69,21 @@ export class Upstream {
     }
   }
 
+  /** A self-contained call (extension endpoints): body in memory, `signal` ends it (timeouts included). */
+  async call(forward: ForwardRequest, body: string | undefined, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    try {
+      return await this.#pool.request({
+        method: forward.method as Dispatcher.HttpMethod,
+        path: forward.path,
+        headers: forward.headers,
+        body,
+        signal,
+      });
+    } catch (error) {
+      throw upstreamError(error);
+    }
+  }
+
   /**
    * The browser's body as it streams in. With Content-Length the handler has already checked the
    * size (and undici holds the stream to it); a chunked body is counted on the way and cut off

@@ -26,7 +26,7 @@ interface Connection {
 }
 
 export function websocketProxy(app: FastifyInstance, services: Services, routes: readonly ProxiedRoute[]): void {
-  const { config, sessions, checks, limits, tokens } = services;
+  const { config, sessions, checks, limits, tokens, authorizer } = services;
   const websocketRoutes = routes.filter((r) => r.route.websocket);
   const open = new Map<string, Set<Connection>>();
   const verifyOrigin = originVerifier(config);
@@ -93,6 +93,7 @@ export function websocketProxy(app: FastifyInstance, services: Services, routes:
       throw new GatehouseError(cookies[sessions.cookieName] === undefined ? 'unauthenticated' : 'session_expired');
     }
     await route.countAgainstLimits(limits, session, ip);
+    if (route.route.authorize) authorizer.check(route.route.authorize, session);
     const credential = await tokens.credentialFor(route.route, session);
     const forward = route.forward('GET', url, request.headers, { clientIp: ip, requestId: randomUUID(), credential });
     const upgraded = await route.upstream.upgrade(forward);

@@ -9,14 +9,16 @@
  * before anyone can present it again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GatehouseConfig } from '../config/load.js';
-import type { RouteConfig } from '../config/load.js';
+import type { GatehouseConfig, RouteConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { OidcClient } from '../oidc/client.js';
 import type { Metrics, RefreshOutcome } from '../ops/metrics.js';
 import type { ActiveSession, SessionManager } from '../session/session-manager.js';
 import type { SessionData, TokenSet } from '../session/session.js';
 import { SingleFlight } from './single-flight.js';
+
+/** Which token a route (or an extension's upstream) carries. */
+export type TokenChoice = Pick<RouteConfig, 'token' | 'scope'>;
 
 export interface Credential {
   kind: 'user' | 'client';
@@ -54,7 +56,7 @@ export class TokenManager {
   }
 
   /** The credential a request on `route` carries (refreshed first when needed), or undefined for none. */
-  async credentialFor(route: RouteConfig, session: ActiveSession | undefined): Promise<Credential | undefined> {
+  async credentialFor(route: TokenChoice, session: ActiveSession | undefined): Promise<Credential | undefined> {
     if (route.token === 'none') return undefined;
     if (session && (route.token === 'user' || route.token === 'user-or-client')) {
       return { kind: 'user', token: await this.userTokens(session) };
@@ -68,7 +70,7 @@ export class TokenManager {
    * there is none to be had (the token was brand new, so refreshing would not help).
    */
   async renew(
-    route: RouteConfig,
+    route: TokenChoice,
     session: ActiveSession | undefined,
     used: Credential,
   ): Promise<Credential | undefined> {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { startDemoIdp, type DemoClient, type DemoIdp, type DemoIdpOptions } from '../../../../examples/demo/src/idp.js';
-import { createGatehouse, type Gatehouse } from '../../src/index.js';
+import { createGatehouse, type Extension, type Gatehouse } from '../../src/index.js';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
 import { TestBrowser, isRedirect, type SeenResponse } from './browser.js';
 import { startUpstream, type TestUpstream } from './upstream.js';
@@ -36,6 +36,8 @@ export interface StackOptions {
   logStream?: { write(line: string): void };
   /** Merged over the default Gatehouse configuration (top-level keys replace, oidc/session merge). */
   gatehouse?: (defaults: GatehouseConfigInput) => GatehouseConfigInput;
+  /** Extensions given through the library API. */
+  extensions?: readonly Extension[];
 }
 
 export const CLIENT_ID = 'gatehouse-test';
@@ -100,7 +102,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     routes: [{ path: '/orders', upstream: `${upstream.url}/orders` }],
   };
   const config = options.gatehouse ? options.gatehouse(defaults) : defaults;
-  const gatehouse = await createGatehouse(config, { logStream: options.logStream });
+  const gatehouse = await createGatehouse(config, { logStream: options.logStream, extensions: options.extensions });
   const { adminUrl } = await gatehouse.listen().catch(async (error: unknown) => {
     // Leave nothing running: open servers would keep the test process alive after the failure.
     await Promise.allSettled([gatehouse.close(), idp.close(), upstream.close()]);

@@ -13,7 +13,7 @@ export function OrderDetail() {
   return (
     <>
       <p>
-        <Link to="/">← All orders</Link>
+        <Link to="/">← Your dashboard</Link>
       </p>
       {order.state === 'loading' && <Loading />}
       {order.state === 'failed' && (
