@@ -88,6 +88,7 @@ describe('CORS allow-list', () => {
     assert.equal(response.headers.get('access-control-allow-origin'), partner);
     assert.equal(response.headers.get('access-control-allow-credentials'), 'true');
     assert.match(response.headers.get('access-control-allow-headers')!, /x-csrf/);
+    assert.match(response.headers.get('access-control-allow-headers')!, /x-client-type/);
     assert.equal(response.headers.get('vary'), 'Origin');
   });
 

@@ -63,7 +63,8 @@ export function securityHooks(app: FastifyInstance, services: Services): void {
           'access-control-allow-origin': origin,
           'access-control-allow-credentials': 'true',
           'access-control-allow-methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
-          'access-control-allow-headers': `${checks.csrfHeader}, content-type`,
+          // x-client-type picks an extension endpoint's view (docs/extending.md).
+          'access-control-allow-headers': `${checks.csrfHeader}, content-type, x-client-type`,
           'access-control-max-age': '600',
           vary: 'Origin',
         })
