@@ -12,6 +12,7 @@ import type { GatehouseConfigInput } from '../src/config/schema.js';
 import { parseConfig } from '../src/config/load.js';
 import { Aead } from '../src/session/aead.js';
 import { RedisStore } from '../src/session/redis-store.js';
+import { sessionKey } from '../src/session/store-sessions.js';
 import type { SessionData } from '../src/session/session.js';
 import { TestBrowser } from './support/browser.js';
 import { REDIS_URL, dumpRedis, redisUnavailable, startPrivateRedis, testPrefix } from './support/redis.js';
@@ -124,6 +125,98 @@ describe('redis store: many instances acting as one', { skip }, () => {
       for (const ttl of ttls) assert.ok(ttl > 0 && ttl <= 30 * 60_000, `ttl ${ttl} follows the 30 min idle timeout`);
     } finally {
       client.disconnect();
+    }
+  });
+});
+
+describe('redis store: the in-process session cache', { skip }, () => {
+  const prefix = testPrefix();
+  let stack: Stack;
+  let observer: Redis;
+  let monitor: Redis;
+  /** Every command Redis receives, as [client address, command, first key]. */
+  const commands: [string, string, string][] = [];
+  before(async () => {
+    stack = await startStack({ gatehouse: inRedis(REDIS_URL, prefix) });
+    observer = new Redis(REDIS_URL);
+    monitor = await observer.monitor();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (String(args[1]).startsWith(prefix)) commands.push([source, String(args[0]).toLowerCase(), String(args[1])]);
+    });
+  });
+  after(async () => {
+    monitor.disconnect();
+    observer.disconnect();
+    await stack.close();
+  });
+
+  async function signedIn() {
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    const id = (await browser.cookie(stack.app, '__Host-gatehouse'))!;
+    return { browser, id, redisKey: `${prefix}s:{${sessionKey(id)}}` };
+  }
+  const readsOf = (redisKey: string) => commands.filter(([, command, key]) => command === 'hmget' && key === redisKey);
+  /** MONITOR reports a little after the fact. */
+  const settle = () => sleep(50);
+
+  it('answers repeated calls from memory: twenty calls, one Redis read', async () => {
+    const { browser, redisKey } = await signedIn();
+    await settle();
+    const before = readsOf(redisKey).length;
+    for (let i = 0; i < 20; i++) assert.equal((await browser.api(`${stack.app}/api/orders/${i}`)).status, 200);
+    await settle();
+    assert.ok(readsOf(redisKey).length - before <= 1, `${readsOf(redisKey).length - before} reads`);
+  });
+
+  it('ends a cached session at once when another instance logs it out', async () => {
+    const b = await stack.peer();
+    const { browser, id } = await signedIn();
+    for (let i = 0; i < 3; i++) assert.equal((await browser.api(`${stack.app}/api/orders`)).status, 200);
+    const logout = await browser.api(`${b.url}/api/auth/logout`, { balancedAs: stack.app, method: 'POST' });
+    assert.equal(logout.status, 200);
+    const replay = await new TestBrowser().request(`${stack.app}/api/orders`, {
+      headers: { cookie: `__Host-gatehouse=${id}`, 'x-csrf': '1' },
+    });
+    assert.equal(replay.status, 401, 'A no longer honours it');
+  });
+
+  it('empties and stops the cache while its invalidation connection is lost, and resumes once it is back', async () => {
+    const { id, redisKey } = await signedIn();
+    // With the cookie set by hand: a refused call clears the browser's cookie, and this one comes back.
+    const call = () =>
+      new TestBrowser().request(`${stack.app}/api/orders`, {
+        headers: { cookie: `__Host-gatehouse=${id}`, 'x-csrf': '1' },
+      });
+    assert.equal((await call()).status, 200);
+    await settle();
+    // The instance's main connection is the one that read the session; its tracking names the other.
+    const reader = readsOf(redisKey).at(-1)![0];
+    const admin = new Redis(REDIS_URL);
+    try {
+      const clients = String(await admin.client('LIST')).split('\n');
+      const redirect = /\bredir=(\d+)/.exec(clients.find((line) => line.includes(`addr=${reader} `))!)![1]!;
+      await admin.client('KILL', 'ID', redirect);
+      await sleep(50);
+      // Revoked behind the instance's back while it cannot hear about it: it must ask Redis.
+      const kept = await admin.hgetallBuffer(redisKey);
+      await admin.del(redisKey);
+      assert.equal((await call()).status, 401);
+      // Put it back, and wait for the cache to come back: reads stop reaching Redis again.
+      await admin.hset(redisKey, kept);
+      await admin.pexpire(redisKey, 60_000);
+      let reads = Infinity;
+      for (let attempt = 0; attempt < 40 && reads > 1; attempt++) {
+        await sleep(100);
+        await settle();
+        const before = readsOf(redisKey).length;
+        for (let i = 0; i < 5; i++) assert.equal((await call()).status, 200);
+        await settle();
+        reads = readsOf(redisKey).length - before;
+      }
+      assert.ok(reads <= 1, 'the cache is armed again');
+    } finally {
+      admin.disconnect();
     }
   });
 });

@@ -307,6 +307,10 @@ export const configSchema = z.strictObject({
             description: 'A command not answered in this time fails; the request gets 503 session_store_unavailable.',
           }),
           connectTimeout: duration.prefault('5s').meta({ description: 'Time allowed to (re)connect.' }),
+          cache: bool().default(true).meta({
+            description:
+              'Standalone mode: keep recently used sessions in memory, kept exact by Redis invalidation messages (CLIENT TRACKING, Redis 6+), so most API calls need no Redis round trip. A session changed or ended elsewhere is dropped from every cache as Redis reports it; while the invalidation connection is down the cache is off.',
+          }),
         })
         .optional()
         .meta({ description: 'Settings of the "redis" store.' }),

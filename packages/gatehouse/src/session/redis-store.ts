@@ -19,6 +19,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { GatehouseConfig } from '../config/load.js';
 import type { Counters } from '../security/rate-limit.js';
 import { Aead } from './aead.js';
+import { TrackingCache } from './tracking-cache.js';
 import type { SessionData } from './session.js';
 import { indexKeys, queryKey, type SessionQuery, type SessionStore } from './store.js';
 
@@ -75,32 +76,51 @@ export class RedisStore implements SessionStore, Counters {
   readonly #prefix: string;
   /** The last record read per session and what it opened to, so an unchanged one is not decrypted again. */
   readonly #opened = new Map<string, { sealed: Buffer; data: SessionData }>();
+  /** Standalone mode: records kept in memory while Redis reports every change to them. */
+  readonly #cache: TrackingCache<SessionData> | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.#client = connect(options.redis);
-    this.#client.on('error', (error: Error) => options.onError?.(error));
+    const onError = (error: Error) => options.onError?.(error);
+    this.#client.on('error', onError);
     for (const [name, lua] of Object.entries(SCRIPTS)) this.#client.defineCommand(name, { numberOfKeys: 1, lua });
     this.#aead = new Aead(options.secrets, 'session-at-rest');
     this.#prefix = options.redis.keyPrefix;
+    if (options.redis.cache && options.redis.mode === 'standalone') {
+      const sessionPrefix = `${this.#prefix}s:{`;
+      const sessionKeyOf = (redisKey: string) =>
+        redisKey.startsWith(sessionPrefix) ? redisKey.slice(sessionPrefix.length, -1) : undefined;
+      this.#cache = new TrackingCache(this.#client as Redis, sessionKeyOf, OPENED_CACHE_SIZE, onError);
+    }
   }
 
-  async get(key: string): Promise<SessionData | undefined> {
+  /** The session's record; `fresh` reads Redis even when the cache has it (refreshes, revocation checks). */
+  async get(key: string, options: { fresh?: boolean } = {}): Promise<SessionData | undefined> {
+    const cached = options.fresh ? undefined : this.#cache?.get(key);
+    if (cached) return { ...cached };
+    const ticket = this.#cache?.begin(key);
     const [sealed, touchedAt] = await this.#client.hmgetBuffer(this.#session(key), 'd', 't');
-    if (!sealed || !touchedAt) return undefined;
-    // Redis stays the truth on every call; only the work of opening an unchanged record is saved.
+    const data = sealed && touchedAt ? this.#open(key, sealed, Number(touchedAt)) : undefined;
+    this.#cache?.complete(ticket, data);
+    return data && { ...data };
+  }
+
+  /** Decrypts a record, unless it is the one last opened for this key. */
+  #open(key: string, sealed: Buffer, touchedAt: number): SessionData | undefined {
     const opened = this.#opened.get(key);
-    if (opened?.sealed.equals(sealed)) return { ...opened.data, touchedAt: Number(touchedAt) };
+    if (opened?.sealed.equals(sealed)) return { ...opened.data, touchedAt };
     const plaintext = this.#aead.open(sealed, key);
     if (!plaintext) return undefined; // sealed with a key no longer configured, or tampered with
     const data = decode(plaintext);
     if (this.#opened.size >= OPENED_CACHE_SIZE) this.#opened.delete(this.#opened.keys().next().value!);
     this.#opened.set(key, { sealed, data });
-    return { ...data, touchedAt: Number(touchedAt) };
+    return { ...data, touchedAt };
   }
 
   async set(key: string, data: SessionData, ttlMs: number): Promise<void> {
     // Index first: an index entry without its session is harmless, a session missing from its index is not.
     const now = Date.now();
+    this.#cache?.evict(key);
     await Promise.all(indexKeys(data).map((name) => this.#client.ghIndex(this.#index(name), key, data.expiresAt, now)));
     await this.#client
       .multi()
@@ -110,17 +130,20 @@ export class RedisStore implements SessionStore, Counters {
   }
 
   async update(key: string, data: SessionData, ttlMs: number): Promise<boolean> {
+    this.#cache?.evict(key);
     return (
       (await this.#client.ghUpdate(this.#session(key), this.#seal(key, data), data.touchedAt, Math.ceil(ttlMs))) === 1
     );
   }
 
   async touch(key: string, touchedAt: number, ttlMs: number): Promise<boolean> {
+    this.#cache?.evict(key);
     return (await this.#client.ghTouch(this.#session(key), touchedAt, Math.ceil(ttlMs))) === 1;
   }
 
   async delete(key: string): Promise<void> {
     this.#opened.delete(key);
+    this.#cache?.evict(key);
     await this.#client.del(this.#session(key));
   }
 
@@ -183,6 +206,7 @@ export class RedisStore implements SessionStore, Counters {
   }
 
   async close(): Promise<void> {
+    this.#cache?.close();
     this.#client.disconnect();
   }
 

@@ -53,7 +53,7 @@ export class StoreSessions extends SessionManager {
   ): Promise<ActiveSession | undefined> {
     const key = this.cookieSessionKey(request);
     if (key === undefined) return undefined;
-    const data = await this.read(key);
+    const data = await this.#read(key, false);
     if (!data) return undefined;
     const session: ActiveSession = { key, data, reply };
     const now = Date.now();
@@ -64,8 +64,13 @@ export class StoreSessions extends SessionManager {
     return session;
   }
 
-  async read(key: string): Promise<SessionData | undefined> {
-    const data = await guardStore(this.store.get(key));
+  /** The session as stored right now (never from a cache). */
+  read(key: string): Promise<SessionData | undefined> {
+    return this.#read(key, true);
+  }
+
+  async #read(key: string, fresh: boolean): Promise<SessionData | undefined> {
+    const data = await guardStore(this.store.get(key, { fresh }));
     if (!data) return undefined;
     if (this.isExpired(data)) {
       await this.discard(key);

@@ -9,7 +9,11 @@ export type SessionQuery = { iss: string; sid: string } | { iss: string; sub: st
  * unreachable; SessionManager translates that into `session_store_unavailable`.
  */
 export interface SessionStore {
-  get(key: string): Promise<SessionData | undefined>;
+  /**
+   * The session's record. A store may answer from an in-process cache it keeps exact; `fresh` asks
+   * for the record as stored right now (before a token refresh, which must not act on old tokens).
+   */
+  get(key: string, options?: { fresh?: boolean }): Promise<SessionData | undefined>;
   /** Stores a new session; it disappears by itself after `ttlMs`. */
   set(key: string, data: SessionData, ttlMs: number): Promise<void>;
   /** Replaces a session only if it still exists (a logout meanwhile must not be undone); false if it is gone. */
