@@ -73,12 +73,17 @@ export class Aead {
 
   /** open() for sealJson(); undefined when invalid, expired or larger than any cookie. */
   openJson(sealed: string, aad: string): unknown {
+    return this.openJsonWithExpiry(sealed, aad)?.value;
+  }
+
+  /** openJson(), with the expiry (epoch ms) the value was sealed with. */
+  openJsonWithExpiry(sealed: string, aad: string): { value: unknown; exp: number } | undefined {
     if (sealed.length > MAX_SEALED_TEXT) return undefined;
     const plaintext = this.open(Buffer.from(sealed, 'base64url'), aad);
     if (!plaintext) return undefined;
     try {
       const { exp, value } = JSON.parse(plaintext.toString()) as { exp: number; value: unknown };
-      return typeof exp === 'number' && Date.now() < exp ? value : undefined;
+      return typeof exp === 'number' && Date.now() < exp ? { value, exp } : undefined;
     } catch {
       return undefined;
     }

@@ -25,6 +25,8 @@ import type { SessionData } from './session.js';
 const CHUNK_LENGTH = 3800;
 /** How many recently refreshed or ended sessions this instance remembers. */
 const MEMORY = 10_000;
+/** Cookies opened recently (a few KB each): an active browser's unchanged cookie is not decrypted on every call. */
+const OPENED_CACHE_SIZE = 2_000;
 
 interface Sealed {
   key: string;
@@ -37,6 +39,8 @@ export class CookieSessions extends SessionManager {
   readonly #refreshed = new ExpiringMap<SessionData>(MEMORY);
   readonly #ended = new ExpiringMap<true>(MEMORY);
   readonly #used = new ExpiringMap<true>(MEMORY * 4);
+  /** Sealed text -> what it opened to and until when; only authentic, unexpired values get here. */
+  readonly #opened = new Map<string, { sealed: Sealed; exp: number }>();
 
   constructor(config: GatehouseConfig) {
     super(config);
@@ -134,8 +138,13 @@ export class CookieSessions extends SessionManager {
     const text = this.#chunkNames(request)
       .map((name) => request.cookies[name])
       .join('');
-    const opened = this.#aead.openJson(text, this.cookieName) as Partial<Sealed> | undefined;
-    if (typeof opened?.key !== 'string' || opened.data?.v !== 1) return undefined;
+    const known = this.#opened.get(text);
+    if (known) return Date.now() < known.exp ? known.sealed : undefined;
+    const entry = this.#aead.openJsonWithExpiry(text, this.cookieName);
+    const opened = entry?.value as Partial<Sealed> | undefined;
+    if (!entry || typeof opened?.key !== 'string' || opened.data?.v !== 1) return undefined;
+    if (this.#opened.size >= OPENED_CACHE_SIZE) this.#opened.delete(this.#opened.keys().next().value!);
+    this.#opened.set(text, { sealed: opened as Sealed, exp: entry.exp });
     return opened as Sealed;
   }
 
