@@ -103,6 +103,7 @@ export async function sessions(lab: Lab, results: Results): Promise<void> {
     keyPrefix: prefix,
     commandTimeout: 10_000,
     connectTimeout: 5_000,
+    cache: false, // this store only writes the sessions
   };
   const store = new RedisStore({ redis: redisConfig, secrets: target.gatehouse!.secrets });
   try {
