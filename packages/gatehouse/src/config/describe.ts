@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { configSchema } from './schema.js';
 
 export interface ConfigKey {
-  /** Dotted path; array items are written `routes[].path`. */
+  /** Dotted path; array items are written `routes[].path`, named entries `upstreams.<name>.url`. */
   path: string;
   default?: unknown;
   description?: string;
@@ -20,6 +20,7 @@ interface Def {
   type: string;
   shape?: Record<string, Schema>;
   element?: Schema;
+  valueType?: Schema;
   innerType?: Schema;
   defaultValue?: unknown;
   in?: Schema;
@@ -83,6 +84,9 @@ export function configKeys(): ConfigKey[] {
       });
       if (def.type === 'object') visit(key.schema, childPath);
       if (element?.schema._zod.def.type === 'object') visit(element.schema, `${childPath}[]`);
+      // Named entries (upstreams.<name>): their keys are written `upstreams.<name>.url`.
+      const entry = def.type === 'record' ? unwrap(def.valueType!) : undefined;
+      if (entry?.schema._zod.def.type === 'object') visit(entry.schema, `${childPath}.<name>`);
     }
   };
   visit(configSchema as unknown as Schema, '');
