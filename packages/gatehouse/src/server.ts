@@ -103,6 +103,7 @@ export async function createGatehouse(
     tracing,
     checks: new RequestChecks(config),
     authorizer: new Authorizer(config),
+    lifecycle: { closing: false },
     limits: new RateLimiter(config.rateLimit, counters),
     transactions: new LoginTransactions({
       secrets: config.session.secrets,
@@ -118,11 +119,12 @@ export async function createGatehouse(
 
   await app.register(fastifyCookie);
   // While shutting down, every response closes its connection, so keep-alive clients cannot hold
-  // the process open after their last in-flight request.
-  let closing = false;
+  // the process open after their last in-flight request (proxied answers, which bypass onSend,
+  // look at the same flag).
+  const { lifecycle } = services;
   // Callback-style hooks on the hot path: they run for every request, and need no promise.
   app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
+    if (lifecycle.closing) reply.header('connection', 'close');
     done(null, payload);
   });
   if (tracing) {
@@ -210,7 +212,7 @@ export async function createGatehouse(
       };
     },
     async close() {
-      closing = true;
+      lifecycle.closing = true;
       await admin?.close();
       await app.close();
       await sessions.close();

@@ -22,6 +22,8 @@ export interface Services {
   readonly metrics: Metrics;
   /** Present when tracing.enabled. */
   readonly tracing: Tracing | undefined;
+  /** Set once close() has begun: responses then close their connections. */
+  readonly lifecycle: { closing: boolean };
 }
 
 declare module 'fastify' {

@@ -4,12 +4,14 @@
  * An upstream 401 gets one token refresh and, when the request has no body to replay, one retry.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import type { Dispatcher } from 'undici';
 import type { RouteConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { Services } from '../services.js';
 import { ProxiedRoute, authorize } from './proxied-route.js';
 import { hasBody, type ForwardRequest } from './upstream.js';
+
+/** While shutting down, every response closes its connection (see server.ts). */
+const CLOSE = { connection: 'close' };
 
 /** Every method a route could be asked for; the ones a route does not allow answer 405. */
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
@@ -19,7 +21,7 @@ export async function proxyRoutes(
   services: Services,
   routes: readonly ProxiedRoute[],
 ): Promise<void> {
-  const { sessions, tokens, checks, limits, tracing, authorizer } = services;
+  const { sessions, tokens, checks, limits, tracing, authorizer, lifecycle } = services;
   // Bodies stream through untouched: no parser runs in this plugin's context.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -27,17 +29,19 @@ export async function proxyRoutes(
   for (const proxied of routes) {
     const { route, upstream } = proxied;
     const target = new URL(route.upstream).host;
-    /** One upstream call, traced when tracing is on. */
+    /** One upstream call relayed to the browser unless held back (a 401 to retry), traced when tracing is on. */
     const call = async (
       request: FastifyRequest,
       reply: FastifyReply,
       forward: ForwardRequest,
-    ): Promise<Dispatcher.ResponseData> => {
+      holdBack: (status: number) => boolean,
+    ): Promise<number> => {
       const end = tracing?.upstreamCall(request, forward.headers, target);
       try {
-        const response = await upstream.request(request, reply, forward);
-        end?.(response.statusCode);
-        return response;
+        const extraHeaders = lifecycle.closing ? CLOSE : undefined;
+        const status = await upstream.relay(request, reply, forward, { holdBack, extraHeaders });
+        end?.(status);
+        return status;
       } catch (error) {
         end?.(error as Error);
         throw error;
@@ -62,17 +66,14 @@ export async function proxyRoutes(
         requestId: request.id,
         credential,
       });
-      const response = await call(request, reply, forward);
-      if (response.statusCode !== 401 || !credential) return upstream.send(reply, response);
+      const status = await call(request, reply, forward, (code) => code === 401 && credential !== undefined);
+      if (status !== 401 || !credential) return reply;
 
       // The upstream refused the token: refresh once, and retry once if the request can be replayed.
-      await response.body.dump();
       const renewed = await tokens.renew(route, session, credential);
       if (renewed && !hasBody(request)) {
         authorize(forward, renewed);
-        const retried = await call(request, reply, forward);
-        if (retried.statusCode !== 401) return upstream.send(reply, retried);
-        await retried.body.dump();
+        if ((await call(request, reply, forward, (code) => code === 401)) !== 401) return reply;
       }
       throw new GatehouseError('upstream_unauthorized', {
         detail: renewed ? 'upstream refused a refreshed token' : 'upstream refused the token',

@@ -161,7 +161,7 @@ export class CookieSessions extends SessionManager {
     }
     for (let i = 0; i < chunks; i++) {
       const name = i === 0 ? this.cookieName : `${this.cookieName}.${i}`;
-      reply.setCookie(name, sealed.slice(i * CHUNK_LENGTH, (i + 1) * CHUNK_LENGTH), this.cookieOptions);
+      this.setCookie(reply, name, sealed.slice(i * CHUNK_LENGTH, (i + 1) * CHUNK_LENGTH), this.cookieOptions);
     }
     // Chunks beyond the new length would be appended to it on the next request: remove them.
     const present = request ? this.#chunkNames(request).length : this.#maxChunks;

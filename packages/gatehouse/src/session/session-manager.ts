@@ -31,6 +31,16 @@ export interface CookieSource {
 
 export type NewSession = Omit<SessionData, 'v' | 'createdAt' | 'touchedAt' | 'expiresAt' | 'logoutKey'>;
 
+/**
+ * Replies that set or clear a session cookie. @fastify/cookie writes Set-Cookie in an onSend hook,
+ * which a proxied answer relayed straight to the socket would skip (proxy/upstream.ts).
+ */
+const repliesWithCookies = new WeakSet<FastifyReply>();
+
+export function setsCookies(reply: FastifyReply): boolean {
+  return repliesWithCookies.has(reply);
+}
+
 export abstract class SessionManager {
   readonly cookieName: string;
   readonly idleMs: number;
@@ -111,7 +121,13 @@ export abstract class SessionManager {
   }
 
   protected expireCookie(reply: FastifyReply, name: string): void {
-    reply.setCookie(name, '', { ...this.cookieOptions, maxAge: 0, expires: new Date(0) });
+    this.setCookie(reply, name, '', { ...this.cookieOptions, maxAge: 0, expires: new Date(0) });
+  }
+
+  /** Every session cookie goes out through here, so the proxy knows which replies carry one. */
+  protected setCookie(reply: FastifyReply, name: string, value: string, options: CookieSerializeOptions): void {
+    repliesWithCookies.add(reply);
+    reply.setCookie(name, value, options);
   }
 
   /** When the session ends if nothing more happens: the earlier of idle and absolute expiry. */

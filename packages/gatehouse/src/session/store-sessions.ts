@@ -87,7 +87,7 @@ export class StoreSessions extends SessionManager {
     const id = newSessionId();
     const session: ActiveSession = { key: sessionKey(id), data: this.newSessionData(fields), reply };
     await guardStore(this.store.set(session.key, session.data, this.idleExpiresAt(session.data) - Date.now()));
-    reply.setCookie(this.cookieName, id, this.cookieOptions);
+    this.setCookie(reply, this.cookieName, id, this.cookieOptions);
     return session;
   }
 
