@@ -55,17 +55,23 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** The upstream's response headers the browser may see. */
-export function browserResponseHeaders(upstream: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out = copyHeaders(upstream, NOT_RETURNED);
+/** The upstream's response headers the browser may see, added to `into` (where the upstream's replace same-named entries). */
+export function browserResponseHeaders(
+  upstream: IncomingHttpHeaders,
+  into: Record<string, string | string[]> = {},
+): Record<string, string | string[]> {
+  const out = copyHeaders(upstream, NOT_RETURNED, into);
   // Proxied responses carry user data: keep them out of shared caches unless the API says otherwise.
   if (out['cache-control'] === undefined) out['cache-control'] = 'no-store';
   return out;
 }
 
 /** Copies every header except the excluded ones and those the Connection header names. */
-function copyHeaders(source: IncomingHttpHeaders, excluded: ReadonlySet<string>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+function copyHeaders(
+  source: IncomingHttpHeaders,
+  excluded: ReadonlySet<string>,
+  out: Record<string, string | string[]> = {},
+): Record<string, string | string[]> {
   const connectionListed = listedInConnection(source.connection);
   for (const name in source) {
     const value = source[name];

@@ -4,11 +4,10 @@
  * upstream's body streams back (server-sent events arrive event by event).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PassThrough, Transform, type Readable, type Writable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { GatehouseError } from '../errors.js';
-import { setsCookies } from '../session/session-manager.js';
-import { browserResponseHeaders } from './headers.js';
+import { Relay, type RelayOptions } from './relay.js';
 
 export interface ForwardRequest {
   method: string;
@@ -40,36 +39,12 @@ export class Upstream {
     });
   }
 
-  /**
-   * Sends `forward` upstream with the browser's body (if any) and relays the answer straight into
-   * the browser's response: status, the headers the policy lets through (after `reply`'s own), and
-   * the body chunk by chunk as it arrives, with backpressure. No stream objects, no Fastify send
-   * path: this is the hot path. An answer `holdBack` picks (a 401 worth a retry) is drained instead,
-   * and nothing is written. Resolves with the upstream's status once the answer is complete.
-   */
-  relay(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    forward: ForwardRequest,
-    options: { holdBack: (status: number) => boolean; extraHeaders?: Record<string, string> },
-  ): Promise<number> {
-    const res = reply.raw;
+  /** Sends `forward` upstream with the browser's body (if any) and relays the answer (relay.ts); resolves with its status once complete. */
+  relay(request: FastifyRequest, reply: FastifyReply, forward: ForwardRequest, options: RelayOptions): Promise<number> {
     return new Promise((resolve, reject) => {
-      let status = 0;
-      /** Where the body goes once the answer is being relayed: the socket's response, or a stream Fastify sends. */
-      let sink: Writable | undefined;
-      let controller: Dispatcher.DispatchController | undefined;
-      // The browser went away before the answer was complete: stop the upstream work too.
-      const onClose = () => {
-        if (!res.writableFinished) controller?.abort(new ClientGone());
-      };
-      const onDrain = () => controller?.resume();
-      const done = () => {
-        res.off('close', onClose);
-        res.off('drain', onDrain);
-        sink?.off('drain', onDrain);
-      };
-      res.once('close', onClose);
+      const relay = new Relay(request, reply, options, (error) =>
+        error ? reject(upstreamError(error)) : resolve(relay.status),
+      );
       this.#pool.dispatch(
         {
           method: forward.method as Dispatcher.HttpMethod,
@@ -79,49 +54,7 @@ export class Upstream {
           headersTimeout: this.#timeoutMs,
           bodyTimeout: this.#timeoutMs,
         },
-        {
-          onRequestStart(started) {
-            controller = started;
-            if (res.destroyed) started.abort(new ClientGone());
-          },
-          onResponseStart(_controller, statusCode, headers) {
-            status = statusCode;
-            if (options.holdBack(statusCode)) return;
-            const policy = { ...browserResponseHeaders(headers), ...options.extraHeaders };
-            if (setsCookies(reply)) {
-              // A session cookie to set (cookie mode re-issues it now and then): Fastify's send path
-              // writes it, so the body goes through a stream there. Rare: not the hot path.
-              sink = new PassThrough();
-              sink.on('drain', onDrain);
-              reply.code(statusCode).headers(policy).send(sink);
-              return;
-            }
-            sink = res;
-            reply.hijack();
-            res.writeHead(statusCode, { ...(reply.getHeaders() as Record<string, string | string[]>), ...policy });
-            res.on('drain', onDrain);
-          },
-          onResponseData(paused, chunk) {
-            if (sink && !sink.write(chunk)) paused.pause();
-          },
-          onResponseEnd() {
-            done();
-            sink?.end();
-            resolve(status);
-          },
-          onResponseError(_controller, error) {
-            done();
-            if (!sink) return reject(upstreamError(error));
-            // Headers are out: all that is left is to cut the browser's response short too.
-            request.log.info(
-              { detail: (error as { code?: string }).code ?? String(error) },
-              'upstream answer broke off',
-            );
-            sink.destroy();
-            res.destroy();
-            resolve(status);
-          },
-        },
+        relay,
       );
     });
   }
@@ -198,6 +131,3 @@ export function upstreamError(error: unknown): GatehouseError {
 }
 
 class BodyTooLarge extends Error {}
-
-/** Why an upstream call was abandoned: the browser closed its connection first. */
-class ClientGone extends Error {}
