@@ -214,6 +214,37 @@ describe('proxy', () => {
     assert.equal((await browser.api(`${stack.app}/api/orders`)).status, 200, 'still healthy afterwards');
   });
 
+  it('relays a large answer intact to a browser that reads slowly (backpressure both ways)', async () => {
+    const big = randomBytes(8 * 1024 * 1024);
+    slow.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(big.length) });
+      res.end(big);
+    });
+    const response = await raw('/api/slow/big');
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers['content-length'], String(big.length));
+    assert.equal(response.headers['x-content-type-options'], 'nosniff', 'Gatehouse headers come along');
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.body) {
+      chunks.push(chunk as Buffer);
+      // A slow reader: Gatehouse must hold the upstream back rather than buffer 8 MiB.
+      if (chunks.length % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(sha256(Buffer.concat(chunks)), sha256(big));
+  });
+
+  it("cuts the browser's answer short when the upstream breaks off mid-answer, and stays healthy", async () => {
+    slow.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '10000' });
+      res.write('{"partial":');
+      setTimeout(() => res.socket?.destroy(), 50);
+    });
+    const response = await raw('/api/slow/partial');
+    assert.equal(response.statusCode, 200, 'the headers were already on their way');
+    await assert.rejects(response.body.text(), 'the browser sees a broken answer, not a complete one');
+    assert.equal((await browser.api(`${stack.app}/api/orders`)).status, 200, 'still healthy afterwards');
+  });
+
   it('lets upstream status codes and bodies through unchanged', async () => {
     stack.upstream.handle((_req, res) => {
       res.writeHead(404, { 'content-type': 'application/problem+json' });

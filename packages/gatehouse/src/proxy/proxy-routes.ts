@@ -10,9 +10,6 @@ import type { Services } from '../services.js';
 import { ProxiedRoute, authorize } from './proxied-route.js';
 import { hasBody, type ForwardRequest } from './upstream.js';
 
-/** While shutting down, every response closes its connection (see server.ts). */
-const CLOSE = { connection: 'close' };
-
 /** Every method a route could be asked for; the ones a route does not allow answer 405. */
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
 
@@ -22,6 +19,8 @@ export async function proxyRoutes(
   routes: readonly ProxiedRoute[],
 ): Promise<void> {
   const { sessions, tokens, checks, limits, tracing, authorizer, lifecycle } = services;
+  // While shutting down, every response closes its connection (see server.ts).
+  const closing = () => lifecycle.closing;
   // Bodies stream through untouched: no parser runs in this plugin's context.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -38,8 +37,7 @@ export async function proxyRoutes(
     ): Promise<number> => {
       const end = tracing?.upstreamCall(request, forward.headers, target);
       try {
-        const extraHeaders = lifecycle.closing ? CLOSE : undefined;
-        const status = await upstream.relay(request, reply, forward, { holdBack, extraHeaders });
+        const status = await upstream.relay(request, reply, forward, { holdBack, closing });
         end?.(status);
         return status;
       } catch (error) {

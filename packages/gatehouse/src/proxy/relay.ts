@@ -14,8 +14,8 @@ import { browserResponseHeaders } from './headers.js';
 export interface RelayOptions {
   /** True for a status whose answer must not reach the browser (it is drained instead). */
   holdBack: (status: number) => boolean;
-  /** Set over everything else (e.g. Connection: close while shutting down). */
-  extraHeaders?: Record<string, string> | undefined;
+  /** Asked when the answer starts: true while shutting down, so the browser's connection closes after it. */
+  closing: () => boolean;
 }
 
 /** Why an upstream call was abandoned: the browser closed its connection first. */
@@ -60,7 +60,7 @@ export class Relay implements Dispatcher.DispatchHandler {
       // it, so the body goes through a stream there. Rare: not the hot path.
       const stream = new PassThrough();
       stream.on('drain', this.#onDrain);
-      reply.code(statusCode).headers({ ...browserResponseHeaders(headers), ...options.extraHeaders });
+      reply.code(statusCode).headers(browserResponseHeaders(headers)); // onSend adds Connection: close
       reply.send(stream);
       this.#sink = stream;
       return;
@@ -68,7 +68,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     reply.hijack();
     // Gatehouse's own headers (security, CORS) first, the upstream's over them: one object.
     const all = browserResponseHeaders(headers, reply.getHeaders() as Record<string, string | string[]>);
-    if (options.extraHeaders) Object.assign(all, options.extraHeaders);
+    if (options.closing()) all.connection = 'close';
     this.#res.writeHead(statusCode, all);
     this.#res.on('drain', this.#onDrain);
     this.#sink = this.#res;
