@@ -13,6 +13,7 @@ import { parseConfig } from '../src/config/load.js';
 import { Aead } from '../src/session/aead.js';
 import { RedisStore } from '../src/session/redis-store.js';
 import { sessionKey } from '../src/session/store-sessions.js';
+import { TrackingCache } from '../src/session/tracking-cache.js';
 import type { SessionData } from '../src/session/session.js';
 import { TestBrowser } from './support/browser.js';
 import { REDIS_URL, dumpRedis, redisUnavailable, startPrivateRedis, testPrefix } from './support/redis.js';
@@ -167,6 +168,38 @@ describe('redis store: the in-process session cache', { skip }, () => {
     for (let i = 0; i < 20; i++) assert.equal((await browser.api(`${stack.app}/api/orders/${i}`)).status, 200);
     await settle();
     assert.ok(readsOf(redisKey).length - before <= 1, `${readsOf(redisKey).length - before} reads`);
+  });
+
+  it('keeps no read that an invalidation overtook, and drops what Redis says changed', async () => {
+    const main = new Redis(REDIS_URL);
+    const writer = new Redis(REDIS_URL);
+    const cache = new TrackingCache<string>(
+      main,
+      (redisKey) => redisKey,
+      10,
+      () => {},
+    );
+    try {
+      for (let i = 0; i < 100 && !cache.armed; i++) await sleep(10);
+      assert.ok(cache.armed, 'tracking is on');
+      // The invalidation arrives while the read is still in flight: the read's value is stale.
+      const overtaken = cache.begin('k');
+      cache.evict('k');
+      cache.complete(overtaken, 'stale');
+      assert.equal(cache.get('k'), undefined);
+      // A real invalidation: this connection read the key, another client writes it.
+      const key = `${prefix}probe`;
+      const ticket = cache.begin(key);
+      cache.complete(ticket, String(await main.get(key)));
+      assert.equal(cache.get(key), 'null');
+      await writer.set(key, 'changed', 'PX', 10_000);
+      for (let i = 0; i < 100 && cache.get(key) !== undefined; i++) await sleep(10);
+      assert.equal(cache.get(key), undefined, 'Redis reported the write');
+    } finally {
+      cache.close();
+      main.disconnect();
+      writer.disconnect();
+    }
   });
 
   it('ends a cached session at once when another instance logs it out', async () => {

@@ -99,9 +99,13 @@ export class RedisStore implements SessionStore, Counters {
     const cached = options.fresh ? undefined : this.#cache?.get(key);
     if (cached) return { ...cached };
     const ticket = this.#cache?.begin(key);
-    const [sealed, touchedAt] = await this.#client.hmgetBuffer(this.#session(key), 'd', 't');
-    const data = sealed && touchedAt ? this.#open(key, sealed, Number(touchedAt)) : undefined;
-    this.#cache?.complete(ticket, data);
+    let data: SessionData | undefined;
+    try {
+      const [sealed, touchedAt] = await this.#client.hmgetBuffer(this.#session(key), 'd', 't');
+      data = sealed && touchedAt ? this.#open(key, sealed, Number(touchedAt)) : undefined;
+    } finally {
+      this.#cache?.complete(ticket, data); // also when the read failed: the ticket is used up either way
+    }
     return data && { ...data };
   }
 
