@@ -10,6 +10,10 @@ import type { Services } from '../services.js';
 import { ProxiedRoute, authorize } from './proxied-route.js';
 import { hasBody, type ForwardRequest } from './upstream.js';
 
+/** Which upstream answers are held back rather than relayed: a 401 to a token that can be renewed. */
+const isUnauthorized = (status: number) => status === 401;
+const never = () => false;
+
 /** Every method a route could be asked for; the ones a route does not allow answer 405. */
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
 
@@ -64,14 +68,14 @@ export async function proxyRoutes(
         requestId: request.id,
         credential,
       });
-      const status = await call(request, reply, forward, (code) => code === 401 && credential !== undefined);
+      const status = await call(request, reply, forward, credential ? isUnauthorized : never);
       if (status !== 401 || !credential) return reply;
 
       // The upstream refused the token: refresh once, and retry once if the request can be replayed.
       const renewed = await tokens.renew(route, session, credential);
       if (renewed && !hasBody(request)) {
         authorize(forward, renewed);
-        if ((await call(request, reply, forward, (code) => code === 401)) !== 401) return reply;
+        if ((await call(request, reply, forward, isUnauthorized)) !== 401) return reply;
       }
       throw new GatehouseError('upstream_unauthorized', {
         detail: renewed ? 'upstream refused a refreshed token' : 'upstream refused the token',
