@@ -138,7 +138,8 @@ for (const store of ['memory', 'redis'] as const) {
       assert.equal(sample(during, 'gatehouse_logins_total'), 1);
       assert.equal(sample(during, 'gatehouse_token_refreshes_total', { outcome: 'success' }), 1);
       assert.equal(sample(during, 'gatehouse_sessions_active'), 1);
-      assert.ok(sample(during, 'gatehouse_session_store_duration_seconds_count', { operation: 'get' })! >= 5);
+      // Calls answered from memory (memory store, Redis session cache) are not store calls; the refresh reads the store.
+      assert.ok(sample(during, 'gatehouse_session_store_duration_seconds_count', { operation: 'get' })! >= 1);
       assert.ok(sample(during, 'gatehouse_session_store_duration_seconds_count', { operation: 'set' })! >= 1);
 
       await browser.api(`${stack.app}/api/auth/logout`, { method: 'POST' });

@@ -148,6 +148,8 @@ export function instrumentStore(store: SessionStore, metrics: Metrics): SessionS
     };
   return {
     get: timed('get', store.get),
+    // In-memory answers: nothing to time (store latency is about the store, not this process's memory).
+    peek: store.peek?.bind(store),
     set: timed('set', store.set),
     update: timed('update', store.update),
     touch: timed('touch', store.touch),

@@ -32,6 +32,10 @@ export class MemoryStore implements SessionStore {
     return this.#sessions.get(key);
   }
 
+  peek(key: string): SessionData | undefined {
+    return this.#sessions.get(key);
+  }
+
   async set(key: string, data: SessionData, ttlMs: number): Promise<void> {
     this.#sessions.set(key, data, ttlMs);
     for (const index of indexKeys(data)) {

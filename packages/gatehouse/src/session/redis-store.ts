@@ -94,10 +94,14 @@ export class RedisStore implements SessionStore, Counters {
     }
   }
 
-  /** The session's record; `fresh` reads Redis even when the cache has it (refreshes, revocation checks). */
-  async get(key: string, options: { fresh?: boolean } = {}): Promise<SessionData | undefined> {
-    const cached = options.fresh ? undefined : this.#cache?.get(key);
-    if (cached) return { ...cached };
+  /** The record from the in-process cache, while Redis keeps it exact (see tracking-cache.ts). */
+  peek(key: string): SessionData | undefined {
+    const cached = this.#cache?.get(key);
+    return cached && { ...cached };
+  }
+
+  /** The record as Redis holds it now (and, when the cache is armed, kept there for peek()). */
+  async get(key: string): Promise<SessionData | undefined> {
     const ticket = this.#cache?.begin(key);
     let data: SessionData | undefined;
     try {

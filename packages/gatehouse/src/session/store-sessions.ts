@@ -53,7 +53,7 @@ export class StoreSessions extends SessionManager {
   ): Promise<ActiveSession | undefined> {
     const key = this.cookieSessionKey(request);
     if (key === undefined) return undefined;
-    const data = await this.#read(key, false);
+    const data = await this.#read(key, true);
     if (!data) return undefined;
     const session: ActiveSession = { key, data, reply };
     const now = Date.now();
@@ -66,11 +66,12 @@ export class StoreSessions extends SessionManager {
 
   /** The session as stored right now (never from a cache). */
   read(key: string): Promise<SessionData | undefined> {
-    return this.#read(key, true);
+    return this.#read(key, false);
   }
 
-  async #read(key: string, fresh: boolean): Promise<SessionData | undefined> {
-    const data = await guardStore(this.store.get(key, { fresh }));
+  /** `cached`: the hot path, which may take the store's in-memory copy (no I/O, no timing). */
+  async #read(key: string, cached: boolean): Promise<SessionData | undefined> {
+    const data = (cached ? this.store.peek?.(key) : undefined) ?? (await guardStore(this.store.get(key)));
     if (!data) return undefined;
     if (this.isExpired(data)) {
       await this.discard(key);

@@ -9,11 +9,13 @@ export type SessionQuery = { iss: string; sid: string } | { iss: string; sub: st
  * unreachable; SessionManager translates that into `session_store_unavailable`.
  */
 export interface SessionStore {
+  /** The session's record as stored right now. */
+  get(key: string): Promise<SessionData | undefined>;
   /**
-   * The session's record. A store may answer from an in-process cache it keeps exact; `fresh` asks
-   * for the record as stored right now (before a token refresh, which must not act on old tokens).
+   * The record from this process's memory, when the store holds it there and knows it is current
+   * (no I/O): the hot path asks this first. Token refreshes always use get().
    */
-  get(key: string, options?: { fresh?: boolean }): Promise<SessionData | undefined>;
+  peek?(key: string): SessionData | undefined;
   /** Stores a new session; it disappears by itself after `ttlMs`. */
   set(key: string, data: SessionData, ttlMs: number): Promise<void>;
   /** Replaces a session only if it still exists (a logout meanwhile must not be undone); false if it is gone. */
