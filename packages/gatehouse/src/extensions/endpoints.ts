@@ -4,8 +4,9 @@
  * claim rules and object-level check, all before the handler runs; then the handler's result as
  * JSON (never cached), shaped by the view the client asked for.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors.js';
+import { ALL_METHODS, methodNotAllowed } from '../proxy/proxy-routes.js';
 import type { Services } from '../services.js';
 import type { ActiveSession } from '../session/session-manager.js';
 import { gather } from './gather.js';
@@ -16,7 +17,6 @@ import { applyView, type View } from './views.js';
 
 /** The header a client may send to pick a view for every endpoint that has one by that name. */
 const VIEW_HEADER = 'x-client-type';
-const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 export async function extensionEndpoints(
   app: FastifyInstance,
@@ -39,16 +39,7 @@ export async function extensionEndpoints(
   // Other methods on an endpoint's path: 405 with Allow, as on proxied routes.
   for (const [path, methods] of byPath) {
     const others = ALL_METHODS.filter((m) => !methods.includes(m));
-    const allow = methods.join(', ');
-    app.route({
-      method: others,
-      url: path,
-      exposeHeadRoute: false,
-      handler: async (_request, reply) => {
-        reply.header('allow', allow);
-        throw new GatehouseError('method_not_allowed');
-      },
-    });
+    app.route({ method: others, url: path, exposeHeadRoute: false, handler: methodNotAllowed(methods) });
   }
 }
 

@@ -4,7 +4,6 @@
  * An upstream 401 gets one token refresh and, when the request has no body to replay, one retry.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import type { RouteConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { Services } from '../services.js';
 import { ProxiedRoute, authorize } from './proxied-route.js';
@@ -15,7 +14,7 @@ const isUnauthorized = (status: number) => status === 401;
 const never = () => false;
 
 /** Every method a route could be asked for; the ones a route does not allow answer 405. */
-const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
+export const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
 
 export async function proxyRoutes(
   app: FastifyInstance,
@@ -84,7 +83,7 @@ export async function proxyRoutes(
 
     const allowed: HTTPMethods[] = [...route.methods];
     const refused = ALL_METHODS.filter((m) => !allowed.includes(m));
-    const refuse = methodNotAllowed(route);
+    const refuse = methodNotAllowed(route.methods);
     for (const url of [proxied.prefix, `${proxied.prefix}/*`]) {
       app.route({ method: allowed, url, handler, exposeHeadRoute: false });
       if (refused.length > 0) app.route({ method: refused, url, handler: refuse, exposeHeadRoute: false });
@@ -92,8 +91,9 @@ export async function proxyRoutes(
   }
 }
 
-function methodNotAllowed(route: RouteConfig) {
-  const allow = route.methods.join(', ');
+/** The handler for the methods a path does not serve: 405 with Allow (proxied routes and extension endpoints). */
+export function methodNotAllowed(methods: readonly string[]) {
+  const allow = methods.join(', ');
   return async (_request: FastifyRequest, reply: FastifyReply) => {
     reply.header('allow', allow);
     throw new GatehouseError('method_not_allowed');
