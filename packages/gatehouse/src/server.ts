@@ -19,7 +19,7 @@ import { extensionEndpoints } from './extensions/endpoints.js';
 import { loadExtensions } from './extensions/load.js';
 import type { Extension } from './extensions/types.js';
 import { NamedUpstream } from './extensions/upstream-client.js';
-import { loggerOptions } from './ops/logger.js';
+import { lazyChildLogger, loggerOptions } from './ops/logger.js';
 import { ProxiedRoute } from './proxy/proxied-route.js';
 import { proxyRoutes } from './proxy/proxy-routes.js';
 import { websocketProxy } from './proxy/websocket.js';
@@ -79,6 +79,7 @@ export async function createGatehouse(
     bodyLimit: config.server.bodyLimit,
     requestIdHeader: false,
     genReqId: () => randomUUID(),
+    childLoggerFactory: lazyChildLogger,
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     clientErrorHandler: answerClientError,

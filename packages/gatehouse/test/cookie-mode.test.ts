@@ -66,6 +66,9 @@ describe('cookie mode: big sessions', () => {
   it('refuses a tampered, reordered, missing or foreign chunk', async () => {
     const browser = new TestBrowser();
     await signIn(browser, stack);
+    // Opened once for real, so the instance's opened-cookie cache holds it: a tampered copy that
+    // ends like it (the cache's lookup key) must still be opened and refused, not served from there.
+    assert.equal((await browser.api(`${stack.app}/api/auth/user`)).status, 200);
     const chunks = await sessionCookies(browser, stack.app);
     const values = chunks.map((c) => c.value);
     const header = (vals: string[]) =>
@@ -73,6 +76,7 @@ describe('cookie mode: big sessions', () => {
     const flip = (v: string) => `${v.slice(0, 100)}${v[100] === 'A' ? 'B' : 'A'}${v.slice(101)}`;
     const variants = {
       tampered: header([values[0]!, flip(values[1]!), ...values.slice(2)]),
+      'tampered, same ending': header([flip(values[0]!), ...values.slice(1)]),
       reordered: header([values[1]!, values[0]!, ...values.slice(2)]),
       'missing chunk': header(values.slice(0, -1)),
       'extra chunk': header([...values, values[0]!]),

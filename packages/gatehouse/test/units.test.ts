@@ -1,10 +1,12 @@
 /** Pure logic, without servers: return-to validation, path checks, session ids, the memory store, sealing. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
 import { GatehouseError } from '../src/errors.js';
 import { assertSameUser } from '../src/oidc/id-token-checks.js';
 import { safeReturnTo } from '../src/oidc/return-to.js';
 import { checkedRestPath } from '../src/proxy/path.js';
+import { lazyChildLogger } from '../src/ops/logger.js';
 import { MemoryStore } from '../src/session/memory-store.js';
 import { Aead } from '../src/session/aead.js';
 import { isSessionId, newSessionId, type SessionData } from '../src/session/session.js';
@@ -73,6 +75,7 @@ describe('checkedRestPath', () => {
       '/%u002e%u002e',
       '/a%',
       '/a%2',
+      `/${'a'.repeat(5000)}`,
     ]) {
       assert.throws(() => checkedRestPath(path), GatehouseError, path);
     }
@@ -184,5 +187,48 @@ describe('assertSameUser (refreshed ID tokens, OIDC Core §12.2)', () => {
         JSON.stringify(changed),
       );
     }
+  });
+});
+
+describe('lazyChildLogger (the per-request logger)', () => {
+  const setup = (level: string) => {
+    const lines: Record<string, unknown>[] = [];
+    const parent = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const log = lazyChildLogger.call(undefined as never, parent, { reqId: 'r-1' }, {}, undefined as never);
+    return { parent, log, lines };
+  };
+
+  it('writes lines with the request bindings, only at enabled levels', () => {
+    const { log, lines } = setup('warn');
+    log.info({ a: 1 }, 'below the level');
+    log.debug('below the level');
+    log.warn({ a: 2 }, 'written');
+    log.error(new Error('boom'), 'also written');
+    assert.deepEqual(
+      lines.map((l) => [l.msg, l.reqId, l.a]),
+      [
+        ['written', 'r-1', 2],
+        ['also written', 'r-1', undefined],
+      ],
+    );
+    assert.equal((lines[1]!.err as { message: string }).message, 'boom');
+  });
+
+  it('follows the parent level until it has its own, and makes real children', () => {
+    const { parent, log, lines } = setup('warn');
+    assert.equal(log.level, 'warn');
+    parent.level = 'info';
+    log.info('now enabled');
+    log.level = 'error';
+    assert.equal(log.level, 'error');
+    log.warn('below its own level');
+    log.child({ part: 'orders' }).error('from a child');
+    assert.deepEqual(
+      lines.map((l) => [l.msg, l.reqId, l.part]),
+      [
+        ['now enabled', 'r-1', undefined],
+        ['from a child', 'r-1', 'orders'],
+      ],
+    );
   });
 });

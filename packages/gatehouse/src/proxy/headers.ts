@@ -83,7 +83,8 @@ function copyHeaders(
 
 /** Headers named in a Connection header are hop-by-hop too. */
 function listedInConnection(connection: string | string[] | undefined): Set<string> | undefined {
-  if (connection === undefined) return undefined;
+  // The usual value names a header dropped anyway: no set to build on every answer.
+  if (connection === undefined || connection === 'keep-alive') return undefined;
   const names = (Array.isArray(connection) ? connection.join(',') : connection).split(',');
   return new Set(names.map((n) => n.trim().toLowerCase()).filter(Boolean));
 }

@@ -8,6 +8,8 @@ import { GatehouseError } from '../errors.js';
 
 // %2e (.), %2f (/), %5c (\), %25 (double encoding), %00; raw backslash, controls and spaces.
 const SUSPICIOUS = /%(2e|2f|5c|25|00)|[\\\u0000-\u0020\u007f]/i;
+/** What every refused path contains at least one of: without any, a path is plainly fine. */
+const NEEDS_A_LOOK = /[%.;\\\u0000-\u0020\u007f]|\/\//;
 /** A "%" not followed by two hex digits (e.g. IIS-style %u002e). */
 const MALFORMED_ESCAPE = /%(?![0-9a-f]{2})/i;
 
@@ -16,7 +18,7 @@ const MALFORMED_ESCAPE = /%(?![0-9a-f]{2})/i;
  * @returns the same, checked
  */
 export function checkedRestPath(rest: string): string {
-  if (rest === '') return rest;
+  if (rest.length <= 4096 && !NEEDS_A_LOOK.test(rest)) return rest; // the usual "/42/items", in one scan
   if (rest.length > 4096 || SUSPICIOUS.test(rest) || MALFORMED_ESCAPE.test(rest)) {
     throw new GatehouseError('invalid_path');
   }

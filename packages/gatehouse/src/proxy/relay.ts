@@ -59,7 +59,6 @@ export class Relay implements Dispatcher.DispatchHandler {
       // A session cookie to set (cookie mode re-issues it now and then): Fastify's send path writes
       // it, so the body goes through a stream there. Rare: not the hot path.
       const stream = new PassThrough();
-      stream.on('drain', this.#onDrain);
       reply.code(statusCode).headers(browserResponseHeaders(headers)); // onSend adds Connection: close
       reply.send(stream);
       this.#sink = stream;
@@ -70,12 +69,14 @@ export class Relay implements Dispatcher.DispatchHandler {
     const all = browserResponseHeaders(headers, reply.getHeaders() as Record<string, string | string[]>);
     if (options.closing()) all.connection = 'close';
     this.#res.writeHead(statusCode, all);
-    this.#res.on('drain', this.#onDrain);
     this.#sink = this.#res;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#sink && !this.#sink.write(chunk)) controller.pause();
+    if (!this.#sink || this.#sink.write(chunk)) return;
+    // The browser reads slower than the upstream sends: wait for it (a listener only when needed).
+    controller.pause();
+    this.#sink.once('drain', this.#onDrain);
   }
 
   onResponseEnd(): void {
@@ -96,7 +97,6 @@ export class Relay implements Dispatcher.DispatchHandler {
 
   #detach(): void {
     this.#res.off('close', this.#onClose);
-    this.#res.off('drain', this.#onDrain);
     this.#sink?.off('drain', this.#onDrain);
   }
 }
