@@ -91,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(
     `bench: ${String(results.machine.cpu)}, ${String(results.machine.cores)} cores, node ${process.version}, ` +
       `upstream ${upstream.version}, load ${String(results.machine.loadGenerator)}, ` +
-      `${options.connections} connections, ${options.duration} s + ${options.warmup} s warm-up per measurement\n`,
+      `${options.connections} connections, ${options.duration} s per measurement, ${options.warmup} s warm-up, ${options.repeat} round(s)\n`,
   );
 
   for (const scenario of options.scenarios) {

@@ -41,10 +41,10 @@ export interface Options {
 export const USAGE = `Usage: npm run bench -- [options]
 
   --quick                  short runs (2 s, 1 s warm-up, 10,000 sessions, 50 expiring sessions, 10 s soak): a smoke test
-  --duration <s>           seconds per measurement (default 10)
-  --warmup <s>             seconds of load before each measurement, not counted (default 10)
+  --duration <s>           seconds per measurement (default 5)
+  --warmup <s>             seconds of load, not counted, before a target's first measurement (default 10)
   --connections <n>        keep-alive connections of the load generator (default 32)
-  --repeat <n>             measure every target n times, alternating, and report the median (default 1)
+  --repeat <n>             rounds: every target measured once per round, ratios taken round by round (default 3; 1 with --quick)
   --only <target,...>      ${TARGET_NAMES.join(', ')}
   --scenario <name,...>    ${SCENARIOS.join(', ')}
                            (default: all but soak and profile)
@@ -118,10 +118,10 @@ export function parseOptions(argv: string[]): Options | undefined {
   }
   return {
     quick,
-    duration: number(values.duration, quick ? 2 : 10, '--duration'),
+    duration: number(values.duration, quick ? 2 : 5, '--duration'),
     warmup: number(values.warmup, quick ? 1 : 10, '--warmup'),
     connections: number(values.connections, 32, '--connections'),
-    repeat: Math.max(1, Math.round(number(values.repeat, 1, '--repeat'))),
+    repeat: Math.max(1, Math.round(number(values.repeat, quick ? 1 : 3, '--repeat'))),
     only: list(values.only, TARGET_NAMES, 'target'),
     scenarios,
     soak: scenarios.includes('soak') && soak === 0 ? (quick ? 10 : 600) : soak,
