@@ -42,6 +42,7 @@ interface Sealed {
 export class CookieSessions extends SessionManager {
   readonly #aead: Aead;
   readonly #maxChunks: number;
+  readonly #secondChunk: string;
   readonly #refreshed = new ExpiringMap<SessionData>(MEMORY);
   readonly #ended = new ExpiringMap<true>(MEMORY);
   readonly #used = new ExpiringMap<true>(MEMORY * 4);
@@ -52,6 +53,7 @@ export class CookieSessions extends SessionManager {
     super(config);
     this.#aead = new Aead(config.session.secrets, 'cookie-session');
     this.#maxChunks = config.session.cookieMode.maxChunks;
+    this.#secondChunk = `${this.cookieName}.1`;
   }
 
   cookieSessionKey(): string | undefined {
@@ -140,10 +142,14 @@ export class CookieSessions extends SessionManager {
   }
 
   #open(request: CookieSource): Sealed | undefined {
-    if (request.cookies[this.cookieName] === undefined) return undefined;
-    const text = this.#chunkNames(request)
-      .map((name) => request.cookies[name])
-      .join('');
+    const first = request.cookies[this.cookieName];
+    if (first === undefined) return undefined;
+    const text =
+      request.cookies[this.#secondChunk] === undefined
+        ? first // one cookie: the usual case, and on every call
+        : this.#chunkNames(request)
+            .map((name) => request.cookies[name])
+            .join('');
     const tail = text.slice(-TAIL_LENGTH);
     const known = this.#opened.get(tail);
     if (known?.text === text) return Date.now() < known.exp ? known.sealed : undefined;
