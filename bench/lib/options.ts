@@ -49,7 +49,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --scenario <name,...>    ${SCENARIOS.join(', ')}
                            (default: all but soak and profile)
   --soak <s>               also run the RSS soak for this long (600 for the real one)
-  --profile                also record CPU profiles of node-proxy, gh-memory and gh-redis under the get1k load
+  --profile                also record CPU profiles of node-proxy and the single-process Gatehouse modes under the get1k load
   --sessions <n>           sessions written to Redis in sessions100k (default 100000)
   --expiry-sessions <n>    sessions in the expiry storm (default 200)
   --expiry-ttl <s>         their access-token lifetime (default 2)

@@ -17,7 +17,12 @@ import { runnable } from './throughput.js';
 
 export async function profile(lab: Lab, results: Results): Promise<void> {
   const profiles: Record<string, unknown> = {};
-  for (const name of runnable(lab, ['node-proxy', 'gh-memory', 'gh-cookie', 'gh-redis'] as TargetName[], results, 'profile')) {
+  for (const name of runnable(
+    lab,
+    ['node-proxy', 'gh-memory', 'gh-cookie', 'gh-redis'] as TargetName[],
+    results,
+    'profile',
+  )) {
     const dir = resolve(lab.options.resultsDir, `${results.startedAt.replace(/[:.]/g, '-')}-profile-${name}`);
     mkdirSync(dir, { recursive: true });
     process.stdout.write(`profile: ${name}...\n`);

@@ -24,6 +24,15 @@ interface Definition {
   targets: readonly TargetName[];
 }
 
+/**
+ * Load before each measured run, not counted. A target idle while the others were measured has
+ * given memory back (V8 shrinks an idle heap); when load returns it runs several full collections
+ * within the first seconds while the heap grows again (seen with --trace-gc: ten in four seconds of
+ * 64 KiB streaming after 30 s idle). node-proxy, measured between any two others, idles less than
+ * anyone: without this, that regrowth would count against the others only.
+ */
+const RUN_WARMUP_SECONDS = 5;
+
 const GATEHOUSE: TargetName[] = ['gh-memory', 'gh-cookie', 'gh-redis', 'gh-redis-w2'];
 
 export const DEFINITIONS: Record<Definition['name'], Definition> = {
@@ -84,7 +93,9 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
     const target = started.get(name)!;
     await freshSession(target);
     if (definition.name === 'upload1m') await lab.upstream.takeUploads(); // forget the earlier ones
-    const m = await measure(lab, target, definition.shape, { warmup: Math.min(2, lab.options.warmup) });
+    const m = await measure(lab, target, definition.shape, {
+      warmup: Math.min(RUN_WARMUP_SECONDS, lab.options.warmup),
+    });
     const row: Row = { ...m, ratio: undefined };
     // The short warm-up's uploads are in there too: a check of sizes, not of counts.
     if (definition.name === 'upload1m') row.uploads = await lab.upstream.takeUploads();
