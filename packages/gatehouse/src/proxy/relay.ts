@@ -73,7 +73,9 @@ export class Relay implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.#sink || this.#sink.write(chunk)) return;
+    // undici hands over an empty chunk where a body spans two socket reads; written, it would cost
+    // an empty write() system call on every such answer.
+    if (!this.#sink || chunk.length === 0 || this.#sink.write(chunk)) return;
     // The browser reads slower than the upstream sends: wait for it (a listener only when needed).
     controller.pause();
     this.#sink.once('drain', this.#onDrain);
