@@ -54,6 +54,10 @@ describe('Dockerfile', () => {
     assert.match(args('HEALTHCHECK')[0]!, /^CMD \[/);
     assert.equal(args('ENTRYPOINT').length, 1);
     assert.doesNotThrow(() => JSON.parse(args('ENTRYPOINT')[0]!), 'exec form');
+    assert.ok(
+      (JSON.parse(args('ENTRYPOINT')[0]!) as string[]).includes('--max-semi-space-size=32'),
+      'the young generation docs/operations.md describes',
+    );
     assert.deepEqual(JSON.parse(args('CMD')[0]!), ['start']);
   });
 
