@@ -109,9 +109,9 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
       started.set(name, target);
       // In three parts, each with a new session: the JIT settles on code that has seen several
       // sessions, as it does under real traffic.
+      const seconds = Math.max(1, Math.round(lab.options.warmup / 3));
       for (let part = 0; part < 3; part++) {
         await freshSession(target);
-        const seconds = Math.max(1, Math.round(lab.options.warmup / 3));
         await measure(lab, target, definition.shape, { seconds, warmup: 0 });
       }
     }

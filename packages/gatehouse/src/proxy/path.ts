@@ -18,10 +18,9 @@ const MALFORMED_ESCAPE = /%(?![0-9a-f]{2})/i;
  * @returns the same, checked
  */
 export function checkedRestPath(rest: string): string {
-  if (rest.length <= 4096 && !NEEDS_A_LOOK.test(rest)) return rest; // the usual "/42/items", in one scan
-  if (rest.length > 4096 || SUSPICIOUS.test(rest) || MALFORMED_ESCAPE.test(rest)) {
-    throw new GatehouseError('invalid_path');
-  }
+  if (rest.length > 4096) throw new GatehouseError('invalid_path');
+  if (!NEEDS_A_LOOK.test(rest)) return rest; // the usual "/42/items", in one scan
+  if (SUSPICIOUS.test(rest) || MALFORMED_ESCAPE.test(rest)) throw new GatehouseError('invalid_path');
   const segments = rest.split('/');
   // segments[0] is "" (the leading slash); a trailing "" (path ends with "/") is allowed.
   for (let i = 1; i < segments.length; i++) {
