@@ -91,7 +91,8 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(
     `bench: ${String(results.machine.cpu)}, ${String(results.machine.cores)} cores, node ${process.version}, ` +
       `upstream ${upstream.version}, load ${String(results.machine.loadGenerator)}, ` +
-      `${options.connections} connections, ${options.duration} s per measurement, ${options.warmup} s warm-up, ${options.repeat} round(s)\n`,
+      `${options.connections} connections, throughput in ${options.repeat} slice(s) of ${options.slice} s per target, ` +
+      `${options.duration} s per other measurement, ${options.warmup} s warm-up\n`,
   );
 
   for (const scenario of options.scenarios) {

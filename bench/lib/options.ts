@@ -16,12 +16,14 @@ export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Options {
   quick: boolean;
-  /** Seconds of each measurement. */
+  /** Seconds of each measurement outside the throughput scenarios. */
   duration: number;
+  /** Seconds of each measured slice in the throughput scenarios. */
+  slice: number;
   /** Seconds of load before each measurement, not counted. */
   warmup: number;
   connections: number;
-  /** Measure each target this many times (alternating targets) and report the median run. */
+  /** Throughput scenarios: measured slices per target, each between two node-proxy slices. */
   repeat: number;
   only: TargetName[] | undefined;
   scenarios: Scenario[];
@@ -40,11 +42,12 @@ export interface Options {
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --quick                  short runs (2 s, 1 s warm-up, 10,000 sessions, 50 expiring sessions, 10 s soak): a smoke test
-  --duration <s>           seconds per measurement (default 5)
+  --quick                  short runs (2 s, 2 throughput slices, 1 s warm-up, 10,000 sessions, 50 expiring sessions, 10 s soak): a smoke test
+  --duration <s>           seconds per measurement outside get1k, stream64k and upload1m (default 5)
+  --slice <s>              seconds per measured slice in get1k, stream64k and upload1m (default 1)
   --warmup <s>             seconds of load, not counted, before a target's first measurement (default 10)
   --connections <n>        keep-alive connections of the load generator (default 32)
-  --repeat <n>             rounds: every target measured once per round, ratios taken round by round (default 3; 1 with --quick)
+  --repeat <n>             slices per target in get1k, stream64k and upload1m, each between two node-proxy slices (default 16; 2 with --quick)
   --only <target,...>      ${TARGET_NAMES.join(', ')}
   --scenario <name,...>    ${SCENARIOS.join(', ')}
                            (default: all but soak and profile)
@@ -84,6 +87,7 @@ export function parseOptions(argv: string[]): Options | undefined {
     options: {
       quick: { type: 'boolean' },
       duration: { type: 'string' },
+      slice: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
       repeat: { type: 'string' },
@@ -121,7 +125,8 @@ export function parseOptions(argv: string[]): Options | undefined {
     duration: number(values.duration, quick ? 2 : 5, '--duration'),
     warmup: number(values.warmup, quick ? 1 : 10, '--warmup'),
     connections: number(values.connections, 32, '--connections'),
-    repeat: Math.max(1, Math.round(number(values.repeat, quick ? 1 : 3, '--repeat'))),
+    slice: Math.max(1, Math.round(number(values.slice, 1, '--slice'))),
+    repeat: Math.max(1, Math.round(number(values.repeat, quick ? 2 : 16, '--repeat'))),
     only: list(values.only, TARGET_NAMES, 'target'),
     scenarios,
     soak: scenarios.includes('soak') && soak === 0 ? (quick ? 10 : 600) : soak,

@@ -22,6 +22,7 @@ export const TARGET_NAMES = [
   'direct',
   'nginx',
   'node-proxy',
+  'node-proxy-bff',
   'express-oidc',
   'gh-memory',
   'gh-cookie',
@@ -34,6 +35,7 @@ export const TARGET_INFO: Record<TargetName, string> = {
   direct: 'the upstream itself, no proxy',
   nginx: 'nginx reverse proxy, keep-alive upstream pool',
   'node-proxy': 'Fastify + @fastify/reply-from, no auth (the baseline)',
+  'node-proxy-bff': 'node-proxy plus the headers a BFF adds (Bearer token, X-Forwarded-*, security headers)',
   'express-oidc': 'express-openid-connect + http-proxy-middleware',
   'gh-memory': 'Gatehouse, memory store',
   'gh-cookie': 'Gatehouse, cookie store',
@@ -128,10 +130,15 @@ export async function startTarget(
     const child = startNginx('nginx proxy', dir, proxyConfig(dir, slot.port, Number(new URL(lab.upstream.url).port)));
     await waitForHttp(`${origin}/api${ORDER_PATH}`, { status: 200, child });
     target = { name, origin, apiPrefix: '/api', headers: {}, pids: [child.pid], stop: stopping(child) };
-  } else if (name === 'node-proxy') {
-    const child = startPeer('node-proxy', { PORT: String(slot.port), UPSTREAM: lab.upstream.url }, extra.cpuProfDir);
+  } else if (name === 'node-proxy' || name === 'node-proxy-bff') {
+    const child = startPeer(name, { PORT: String(slot.port), UPSTREAM: lab.upstream.url }, extra.cpuProfDir);
     await waitForHttp(`${origin}/api${ORDER_PATH}`, { status: 200, child });
-    target = { name, origin, apiPrefix: '/api', headers: {}, pids: [child.pid], stop: stopping(child) };
+    // node-proxy-bff gets what a browser sends Gatehouse: a session cookie and the anti-forgery header.
+    const headers: Record<string, string> =
+      name === 'node-proxy-bff'
+        ? { cookie: `__Host-gatehouse=${randomBytes(32).toString('base64url')}`, 'x-csrf': '1' }
+        : {};
+    target = { name, origin, apiPrefix: '/api', headers, pids: [child.pid], stop: stopping(child) };
   } else if (name === 'express-oidc') {
     const child = startPeer(
       'express-oidc',

@@ -25,13 +25,13 @@ interface Definition {
 }
 
 /**
- * Load before each measured run, not counted. A target idle while the others were measured has
+ * Load before a target's slices, not counted. A target idle while the others were measured has
  * given memory back (V8 shrinks an idle heap); when load returns it runs several full collections
  * within the first seconds while the heap grows again (seen with --trace-gc: ten in four seconds of
- * 64 KiB streaming after 30 s idle). node-proxy, measured between any two others, idles less than
+ * 64 KiB streaming after 30 s idle). node-proxy, measured next to every target, idles less than
  * anyone: without this, that regrowth would count against the others only.
  */
-const RUN_WARMUP_SECONDS = 5;
+const BLOCK_WARMUP_SECONDS = 5;
 
 const GATEHOUSE: TargetName[] = ['gh-memory', 'gh-cookie', 'gh-redis', 'gh-redis-w2'];
 
@@ -52,9 +52,9 @@ export const DEFINITIONS: Record<Definition['name'], Definition> = {
 };
 
 export interface Row extends Measurement {
-  /** Median over the rounds of this target's throughput divided by node-proxy's just before and after. */
+  /** Median over the slices of this target's throughput divided by node-proxy's just before and after. */
   ratio: number | undefined;
-  /** Those ratios, one per round. */
+  /** Those ratios, one per slice. */
   ratios?: number[];
   /** Upload runs: what the upstream received. */
   uploads?: { count: number; minBytes: number };
@@ -81,27 +81,25 @@ export function runnable(lab: Lab, names: readonly TargetName[], results: Result
 export async function throughput(lab: Lab, results: Results, definition: Definition): Promise<Row[]> {
   const names = runnable(lab, definition.targets, results, definition.name);
   const runs = new Map<TargetName, Row[]>(names.map((n) => [n, []]));
-  /** Each run's throughput over node-proxy's in the runs just before and after it. */
+  /** Each slice's throughput over node-proxy's in the slices just before and after it. */
   const ratios = new Map<TargetName, number[]>(names.map((n) => [n, []]));
-  // Every target is started and warmed up once and stays up; then they are measured in rounds, one
-  // at a time, with node-proxy measured again between any two others. This host's speed drifts by
-  // 20% and more within a minute, so a ratio only means something between runs taken seconds apart:
-  // each run is compared with the baseline runs right before and after it (bench/README.md).
+  // Every target is started and warmed up once and stays up. Then each target in turn is measured
+  // in short slices that alternate with node-proxy's: node-proxy, target, node-proxy, target, ...
+  // This host's speed drifts by 20% and more within a minute, so a ratio only means something
+  // between runs taken seconds apart (bench/README.md, "Ratios from neighbouring slices").
   const started = new Map<TargetName, RunningTarget>();
-  const run = async (name: TargetName, round: number): Promise<Row> => {
-    process.stdout.write(`${definition.name}: ${name}${lab.options.repeat > 1 ? ` (round ${round + 1})` : ''}...\n`);
+  const { slice, repeat } = lab.options;
+  const run = async (name: TargetName): Promise<Row> => {
     const target = started.get(name)!;
-    await freshSession(target);
     if (definition.name === 'upload1m') await lab.upstream.takeUploads(); // forget the earlier ones
-    const m = await measure(lab, target, definition.shape, {
-      warmup: Math.min(RUN_WARMUP_SECONDS, lab.options.warmup),
-    });
+    const m = await measure(lab, target, definition.shape, { seconds: slice, warmup: 0 });
     const row: Row = { ...m, ratio: undefined };
-    // The short warm-up's uploads are in there too: a check of sizes, not of counts.
     if (definition.name === 'upload1m') row.uploads = await lab.upstream.takeUploads();
     runs.get(name)!.push(row);
     return row;
   };
+  const warm = (target: RunningTarget, seconds: number) =>
+    measure(lab, target, definition.shape, { seconds, warmup: 0 });
   try {
     for (const name of names) {
       process.stdout.write(`${definition.name}: starting and warming up ${name}...\n`);
@@ -112,19 +110,21 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
       const seconds = Math.max(1, Math.round(lab.options.warmup / 3));
       for (let part = 0; part < 3; part++) {
         await freshSession(target);
-        await measure(lab, target, definition.shape, { seconds, warmup: 0 });
+        await warm(target, seconds);
       }
     }
     const baseline = names.includes('node-proxy') ? 'node-proxy' : undefined;
-    const others = names.filter((n) => n !== baseline);
-    for (let round = 0; round < lab.options.repeat; round++) {
-      // A different order every round: no target always runs at the same point of a round.
-      const order = others.map((_, i) => others[(i + round) % others.length]!);
-      let before = baseline && (await run(baseline, round));
-      for (const name of order) {
-        const row = await run(name, round);
+    for (const name of names.filter((n) => n !== baseline)) {
+      process.stdout.write(`${definition.name}: ${name}, ${repeat} slice(s) of ${slice} s...\n`);
+      const target = started.get(name)!;
+      await freshSession(target);
+      await warm(target, Math.min(BLOCK_WARMUP_SECONDS, lab.options.warmup));
+      let before = baseline && (await run(baseline));
+      for (let i = 0; i < repeat; i++) {
+        await freshSession(target, COOKIE_RESEAL_MS / 2);
+        const row = await run(name);
         if (!baseline || !before) continue;
-        const after = await run(baseline, round);
+        const after = await run(baseline);
         ratios.get(name)!.push(row.rps / ((before.rps + after.rps) / 2));
         before = after;
       }
@@ -140,10 +140,8 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
   }
 
   table(
-    `${definition.name}: ${definition.title}, ${lab.options.connections} connections, ${lab.options.duration} s per target` +
-      (lab.options.repeat > 1
-        ? ` (median of ${lab.options.repeat} rounds; ratio: median of each run vs the node-proxy runs around it)`
-        : ''),
+    `${definition.name}: ${definition.title}, ${lab.options.connections} connections, ${repeat} slice(s) of ${slice} s per target ` +
+      '(req/s, p50, p99: the median slice; ratio: median of each slice vs the node-proxy slices around it)',
     [
       'target',
       'req/s',
@@ -242,12 +240,20 @@ export function get1kChecks(results: Results, rows: Row[]): void {
 }
 
 /**
- * Gatehouse targets sign in again before each measured run. Cookie mode re-issues its cookie once
- * a minute as the session's activity is recorded; a browser takes the new one, the load generator
- * cannot, and from then on every request would re-seal a cookie no browser would still be sending.
+ * Gatehouse targets sign in again before each warm-up and before a slice whose session is older
+ * than `maxAgeMs`. Cookie mode re-issues its cookie once a minute as the session's activity is
+ * recorded; a browser takes the new one, the load generator cannot, and from then on every request
+ * would re-seal a cookie no browser would still be sending.
  */
-async function freshSession(target: RunningTarget): Promise<void> {
+async function freshSession(target: RunningTarget, maxAgeMs = 0): Promise<void> {
   if (!target.gatehouse || !target.signIn) return;
+  if (Date.now() - (signedInAt.get(target) ?? 0) < maxAgeMs) return;
   const { cookie } = await signIn(target.signIn);
   target.headers = { ...target.headers, cookie };
+  signedInAt.set(target, Date.now());
 }
+
+/** When each Gatehouse target last signed in (its session cookie's age). */
+const signedInAt = new WeakMap<RunningTarget, number>();
+/** How often cookie mode re-issues an active session's cookie (at most once a minute: session-manager.ts). */
+const COOKIE_RESEAL_MS = 60_000;
