@@ -20,7 +20,7 @@ export interface Options {
   duration: number;
   /** Seconds of each measured slice in the throughput scenarios. */
   slice: number;
-  /** Seconds of load before each measurement, not counted. */
+  /** Seconds of load, not counted, before a target's first measurement. */
   warmup: number;
   connections: number;
   /** Throughput scenarios: measured slices per target, each between two node-proxy slices. */

@@ -89,17 +89,16 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
   // between runs taken seconds apart (bench/README.md, "Ratios from neighbouring slices").
   const started = new Map<TargetName, RunningTarget>();
   const { slice, repeat } = lab.options;
+  /** One load of `seconds` on a target, with no warm-up of its own. */
+  const load = (target: RunningTarget, seconds: number) =>
+    measure(lab, target, definition.shape, { seconds, warmup: 0 });
   const run = async (name: TargetName): Promise<Row> => {
-    const target = started.get(name)!;
     if (definition.name === 'upload1m') await lab.upstream.takeUploads(); // forget the earlier ones
-    const m = await measure(lab, target, definition.shape, { seconds: slice, warmup: 0 });
-    const row: Row = { ...m, ratio: undefined };
+    const row: Row = { ...(await load(started.get(name)!, slice)), ratio: undefined };
     if (definition.name === 'upload1m') row.uploads = await lab.upstream.takeUploads();
     runs.get(name)!.push(row);
     return row;
   };
-  const warm = (target: RunningTarget, seconds: number) =>
-    measure(lab, target, definition.shape, { seconds, warmup: 0 });
   try {
     for (const name of names) {
       process.stdout.write(`${definition.name}: starting and warming up ${name}...\n`);
@@ -110,7 +109,7 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
       const seconds = Math.max(1, Math.round(lab.options.warmup / 3));
       for (let part = 0; part < 3; part++) {
         await freshSession(target);
-        await warm(target, seconds);
+        await load(target, seconds);
       }
     }
     const baseline = names.includes('node-proxy') ? 'node-proxy' : undefined;
@@ -118,7 +117,7 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
       process.stdout.write(`${definition.name}: ${name}, ${repeat} slice(s) of ${slice} s...\n`);
       const target = started.get(name)!;
       await freshSession(target);
-      await warm(target, Math.min(BLOCK_WARMUP_SECONDS, lab.options.warmup));
+      await load(target, Math.min(BLOCK_WARMUP_SECONDS, lab.options.warmup));
       let before = baseline && (await run(baseline));
       for (let i = 0; i < repeat; i++) {
         await freshSession(target, COOKIE_RESEAL_MS / 2);
