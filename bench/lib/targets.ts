@@ -22,6 +22,7 @@ export const TARGET_NAMES = [
   'direct',
   'nginx',
   'node-proxy',
+  'node-proxy-twin',
   'node-proxy-bff',
   'express-oidc',
   'gh-memory',
@@ -35,6 +36,7 @@ export const TARGET_INFO: Record<TargetName, string> = {
   direct: 'the upstream itself, no proxy',
   nginx: 'nginx reverse proxy, keep-alive upstream pool',
   'node-proxy': 'Fastify + @fastify/reply-from, no auth (the baseline)',
+  'node-proxy-twin': 'a second node-proxy process: its ratio is the noise of this run (1.00x when there is none)',
   'node-proxy-bff': 'node-proxy plus the headers a BFF adds (Bearer token, X-Forwarded-*, security headers)',
   'express-oidc': 'express-openid-connect + http-proxy-middleware',
   'gh-memory': 'Gatehouse, memory store',
@@ -130,8 +132,9 @@ export async function startTarget(
     const child = startNginx('nginx proxy', dir, proxyConfig(dir, slot.port, Number(new URL(lab.upstream.url).port)));
     await waitForHttp(`${origin}/api${ORDER_PATH}`, { status: 200, child });
     target = { name, origin, apiPrefix: '/api', headers: {}, pids: [child.pid], stop: stopping(child) };
-  } else if (name === 'node-proxy' || name === 'node-proxy-bff') {
-    const child = startPeer(name, { PORT: String(slot.port), UPSTREAM: lab.upstream.url }, extra.cpuProfDir);
+  } else if (name === 'node-proxy' || name === 'node-proxy-twin' || name === 'node-proxy-bff') {
+    const script = name === 'node-proxy-twin' ? 'node-proxy' : name;
+    const child = startPeer(script, { PORT: String(slot.port), UPSTREAM: lab.upstream.url }, extra.cpuProfDir);
     await waitForHttp(`${origin}/api${ORDER_PATH}`, { status: 200, child });
     // node-proxy-bff gets what a browser sends Gatehouse: a session cookie and the anti-forgery header.
     const headers: Record<string, string> =

@@ -24,15 +24,6 @@ interface Definition {
   targets: readonly TargetName[];
 }
 
-/**
- * Load before a target's slices, not counted. A target idle while the others were measured has
- * given memory back (V8 shrinks an idle heap); when load returns it runs several full collections
- * within the first seconds while the heap grows again (seen with --trace-gc: ten in four seconds of
- * 64 KiB streaming after 30 s idle). node-proxy, measured next to every target, idles less than
- * anyone: without this, that regrowth would count against the others only.
- */
-const BLOCK_WARMUP_SECONDS = 5;
-
 const GATEHOUSE: TargetName[] = ['gh-memory', 'gh-cookie', 'gh-redis', 'gh-redis-w2'];
 
 export const DEFINITIONS: Record<Definition['name'], Definition> = {
@@ -83,53 +74,67 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
   const runs = new Map<TargetName, Row[]>(names.map((n) => [n, []]));
   /** Each slice's throughput over node-proxy's in the slices just before and after it. */
   const ratios = new Map<TargetName, number[]>(names.map((n) => [n, []]));
-  // Every target is started and warmed up once and stays up. Then each target in turn is measured
-  // in short slices that alternate with node-proxy's: node-proxy, target, node-proxy, target, ...
-  // This host's speed drifts by 20% and more within a minute, so a ratio only means something
-  // between runs taken seconds apart (bench/README.md, "Ratios from neighbouring slices").
-  const started = new Map<TargetName, RunningTarget>();
   const { slice, repeat } = lab.options;
   /** One load of `seconds` on a target, with no warm-up of its own. */
   const load = (target: RunningTarget, seconds: number) =>
     measure(lab, target, definition.shape, { seconds, warmup: 0 });
-  const run = async (name: TargetName): Promise<Row> => {
+  const run = async (target: RunningTarget): Promise<Row> => {
     if (definition.name === 'upload1m') await lab.upstream.takeUploads(); // forget the earlier ones
-    const row: Row = { ...(await load(started.get(name)!, slice)), ratio: undefined };
+    const row: Row = { ...(await load(target, slice)), ratio: undefined };
     if (definition.name === 'upload1m') row.uploads = await lab.upstream.takeUploads();
-    runs.get(name)!.push(row);
+    runs.get(target.name as TargetName)!.push(row);
     return row;
   };
-  try {
-    for (const name of names) {
-      process.stdout.write(`${definition.name}: starting and warming up ${name}...\n`);
-      const target = await startTarget(lab, name);
-      started.set(name, target);
+  const baseline = names.includes('node-proxy') ? ('node-proxy' as const) : undefined;
+
+  /**
+   * Starts fresh processes in this order, warms them up taking turns, then measures `subject` in
+   * slices that alternate with the baseline's: node-proxy, subject, node-proxy, subject, ... This
+   * host's speed drifts by 20% and more within a minute, so a ratio only means something between
+   * runs taken seconds apart (bench/README.md, "Ratios from neighbouring slices").
+   */
+  const block = async (order: TargetName[], subject: TargetName, slices: number) => {
+    const started: RunningTarget[] = [];
+    try {
+      for (const name of order) started.push(await startTarget(lab, name));
       // In three parts, each with a new session: the JIT settles on code that has seen several
-      // sessions, as it does under real traffic.
+      // sessions, as it does under real traffic. Taking turns, so that neither has been idle long
+      // when the slices start (V8 gives an idle heap back and regrows it under load).
       const seconds = Math.max(1, Math.round(lab.options.warmup / 3));
       for (let part = 0; part < 3; part++) {
-        await freshSession(target);
-        await load(target, seconds);
+        for (const target of started) {
+          await freshSession(target);
+          await load(target, seconds);
+        }
       }
-    }
-    const baseline = names.includes('node-proxy') ? 'node-proxy' : undefined;
-    for (const name of names.filter((n) => n !== baseline)) {
-      process.stdout.write(`${definition.name}: ${name}, ${repeat} slice(s) of ${slice} s...\n`);
-      const target = started.get(name)!;
-      await freshSession(target);
-      await load(target, Math.min(BLOCK_WARMUP_SECONDS, lab.options.warmup));
-      let before = baseline && (await run(baseline));
-      for (let i = 0; i < repeat; i++) {
-        await freshSession(target, COOKIE_RESEAL_MS / 2);
-        const row = await run(name);
-        if (!baseline || !before) continue;
-        const after = await run(baseline);
-        ratios.get(name)!.push(row.rps / ((before.rps + after.rps) / 2));
+      const [target, base] = [subject, baseline].map((n) => started.find((t) => t.name === n));
+      let before = base && base !== target ? await run(base) : undefined;
+      for (let i = 0; i < slices; i++) {
+        await freshSession(target!, COOKIE_RESEAL_MS / 2);
+        const row = await run(target!);
+        if (!base || !before) continue;
+        const after = await run(base);
+        ratios.get(subject)!.push(row.rps / ((before.rps + after.rps) / 2));
         before = after;
       }
+    } finally {
+      for (const target of started) await target.stop();
     }
-  } finally {
-    for (const target of started.values()) await target.stop();
+  };
+
+  const subjects = names.filter((n) => n !== baseline);
+  if (subjects.length === 0 && baseline) await block([baseline], baseline, repeat);
+  for (const name of subjects) {
+    process.stdout.write(`${definition.name}: ${name}, ${repeat} slice(s) of ${slice} s...\n`);
+    if (!baseline) {
+      await block([name], name, repeat);
+      continue;
+    }
+    // Two pairs of fresh processes, half the slices each, the second pair started in the other
+    // order: of identical processes, the one started first was the fastest more often than chance
+    // (bench/README.md, "Identical processes"), and the baseline must not be the one that always is.
+    await block([baseline, name], name, Math.ceil(repeat / 2));
+    if (repeat > 1) await block([name, baseline], name, Math.floor(repeat / 2));
   }
   const rows = names.map((name) => median(runs.get(name)!, (r) => r.rps));
   for (const row of rows) {
@@ -196,6 +201,14 @@ function uploadProblem(row: Row): string {
 export function get1kChecks(results: Results, rows: Row[]): void {
   const row = (name: TargetName) => rows.find((r) => r.target === name);
   const baseline = row('node-proxy');
+  const twin = row('node-proxy-twin');
+  if (twin?.ratio !== undefined) {
+    const note =
+      `get1k: node-proxy-twin, the same code as node-proxy in another process, measured ${fmt.ratio(twin.ratio)}: ` +
+      `this run's ratios are uncertain by at least ${Math.abs(1 - twin.ratio).toFixed(2)}`;
+    results.notes.push(note);
+    process.stdout.write(`\n${note}\n`);
+  }
   const ratioCheck = (name: TargetName, min: number) => {
     const r = row(name);
     if (!r || !baseline) return;
