@@ -19,6 +19,7 @@
  * sessions, which must coordinate through the Redis lock.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { metric, metricBy, startGatehouse } from '../lib/gatehouse.js';
 import { startIdp, type BenchIdp } from '../lib/idp.js';
@@ -224,6 +225,9 @@ async function storm(
       lab.dir,
     );
     const loadEnd = loadStart + load.seconds * 1000;
+    // A refresh under way when the load generator stopped still completes: wait for it, so that
+    // the provider's grants and Gatehouse's own count cover the same refreshes.
+    await sleep(1000);
 
     const issued = new Map<string, number[]>();
     let stray = 0;
