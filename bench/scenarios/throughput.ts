@@ -107,11 +107,12 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
           await load(target, seconds);
         }
       }
-      const [target, base] = [subject, baseline].map((n) => started.find((t) => t.name === n));
-      let before = base && base !== target ? await run(base) : undefined;
+      const target = started.find((t) => t.name === subject)!;
+      const base = subject === baseline ? undefined : started.find((t) => t.name === baseline);
+      let before = base && (await run(base));
       for (let i = 0; i < slices; i++) {
-        await freshSession(target!, COOKIE_RESEAL_MS / 2);
-        const row = await run(target!);
+        await freshSession(target, COOKIE_RESEAL_MS / 2);
+        const row = await run(target);
         if (!base || !before) continue;
         const after = await run(base);
         ratios.get(subject)!.push(row.rps / ((before.rps + after.rps) / 2));
