@@ -2,10 +2,14 @@
  * The demo OpenID Provider: oidc-provider with two demo users, a real login page, JWT access
  * tokens for the demo API, refresh-token rotation with reuse detection, revocation, introspection,
  * RP-initiated and back-channel logout. Gatehouse's tests use it as their real provider, so every
- * knob a test needs is an option here.
+ * knob a test needs is an option here: over HTTPS it also does mutual TLS (client certificates,
+ * certificate-bound tokens, mtls_endpoint_aliases on a second listener), and any oidc-provider
+ * feature (PAR, request objects, JARM, DPoP, FAPI 2.0) can be switched on per test.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,11 +20,19 @@ import { loginPage, logoutPage, messagePage } from './idp-pages.js';
 
 export interface DemoClient {
   clientId: string;
-  clientSecret: string;
+  /** Unset for clients that authenticate with keys or certificates. */
+  clientSecret?: string;
   redirectUris: string[];
   postLogoutRedirectUris?: string[];
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  tokenEndpointAuthMethod?:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'private_key_jwt'
+    | 'tls_client_auth'
+    | 'self_signed_tls_client_auth';
   backchannelLogoutUri?: string;
+  /** More client metadata (jwks_uri, dpop_bound_access_tokens, require_pushed_authorization_requests...). */
+  metadata?: Record<string, unknown>;
 }
 
 export interface DemoIdpOptions {
@@ -37,6 +49,18 @@ export interface DemoIdpOptions {
   extraClaims?: Record<string, unknown>;
   /** Rotate refresh tokens on every use; reusing a rotated one revokes the whole grant. */
   rotateRefreshTokens?: boolean;
+  /** Announce this issuer instead of the listener's own URL (a test proxy stands in front). */
+  issuer?: string;
+  /** The provider's signing algorithm (default RS256). */
+  signingAlg?: 'RS256' | 'PS256' | 'ES256';
+  /**
+   * Serve HTTPS with this certificate. The main listener asks for no client certificate; a second
+   * listener, announced as mtls_endpoint_aliases, requires one (verified against `ca`, or
+   * self-signed for self_signed_tls_client_auth).
+   */
+  tls?: { key: string; cert: string; ca: string };
+  /** oidc-provider features merged over the demo's (pushedAuthorizationRequests, requestObjects, jwtResponseModes, dPoP, fapi...). */
+  features?: Configuration['features'];
 }
 
 /** What the provider did, for tests to assert on. */
@@ -51,6 +75,8 @@ export interface GrantRecord {
 
 export interface DemoIdp {
   issuer: string;
+  /** Where the mTLS endpoint aliases are served (with `tls`). */
+  mtlsOrigin?: string;
   provider: Provider;
   apiResource: string;
   /** The provider's private signing key (JWK), for tests that forge or craft tokens. */
@@ -77,22 +103,33 @@ export const DEMO_API_RESOURCE = 'urn:gatehouse:demo-api';
 
 export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   const host = options.host ?? '127.0.0.1';
-  const server = createServer();
+  const { tls } = options;
+  const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }) : createServer();
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
   const { port } = server.address() as AddressInfo;
-  const issuer = `http://${options.publicHost ?? host}:${port}`;
+  const issuer = options.issuer ?? `${tls ? 'https' : 'http'}://${options.publicHost ?? host}:${port}`;
   const apiResource = options.apiResource ?? DEMO_API_RESOURCE;
+  // Mutual TLS: a second listener that demands a client certificate (any, so self-signed ones reach
+  // the provider, which checks them against the client's registration).
+  const mtlsServer = tls
+    ? createHttpsServer({ key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false })
+    : undefined;
+  if (mtlsServer) await new Promise<void>((resolve) => mtlsServer.listen(0, host, resolve));
+  const mtlsOrigin = mtlsServer
+    ? `https://${options.publicHost ?? host}:${(mtlsServer.address() as AddressInfo).port}`
+    : undefined;
 
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const alg = options.signingAlg ?? 'RS256';
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
   const faults = { offline: false, delayMs: 0, delayed: 0 };
   const signingKey: JWK = {
     ...(await exportJWK(privateKey)),
     kid: randomBytes(8).toString('hex'),
-    alg: 'RS256',
+    alg,
     use: 'sig',
   };
 
-  const provider = new Provider(issuer, configuration(options, apiResource, signingKey));
+  const provider = new Provider(issuer, configuration(options, apiResource, signingKey, mtlsOrigin));
   const grants: GrantRecord[] = [];
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const body = ctx.body as Record<string, unknown>;
@@ -118,6 +155,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   provider.on('server_error', (_ctx: unknown, error: Error) => console.error('demo idp server_error', error));
 
   const providerHandler = provider.callback();
+  mtlsServer?.on('request', (req: IncomingMessage, res: ServerResponse) => providerHandler(req, res));
   server.on('request', async (req: IncomingMessage, res: ServerResponse) => {
     if (faults.offline) return void req.socket.destroy();
     if (faults.delayMs > 0) {
@@ -141,6 +179,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
 
   return {
     issuer,
+    mtlsOrigin,
     provider,
     apiResource,
     grants,
@@ -156,29 +195,59 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
         sid,
       );
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      await Promise.all(
+        [server, mtlsServer].map(
+          (listener) =>
+            listener &&
+            new Promise<void>((resolve) => {
+              listener.close(() => resolve());
+              listener.closeAllConnections();
+            }),
+        ),
+      );
+    },
   };
 }
 
-function configuration(options: DemoIdpOptions, apiResource: string, signingKey: JWK): Configuration {
+function configuration(
+  options: DemoIdpOptions,
+  apiResource: string,
+  signingKey: JWK,
+  mtlsOrigin: string | undefined,
+): Configuration {
   const accessTokenTtl = options.accessTokenTtlSeconds ?? 300;
+  const mtlsPaths = {
+    token_endpoint: '/token',
+    pushed_authorization_request_endpoint: '/request',
+    revocation_endpoint: '/token/revocation',
+    introspection_endpoint: '/token/introspection',
+    userinfo_endpoint: '/me',
+  };
   return {
     clients: options.clients.map((c) => ({
       client_id: c.clientId,
-      client_secret: c.clientSecret,
+      ...(c.clientSecret === undefined ? {} : { client_secret: c.clientSecret }),
       redirect_uris: c.redirectUris,
       post_logout_redirect_uris: c.postLogoutRedirectUris ?? [],
       grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
       response_types: ['code'],
       token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? 'client_secret_basic',
+      id_token_signed_response_alg: signingKey.alg as 'RS256',
       ...(c.backchannelLogoutUri
         ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true }
         : {}),
+      ...c.metadata,
     })),
+    ...(mtlsOrigin
+      ? {
+          discovery: {
+            mtls_endpoint_aliases: Object.fromEntries(
+              Object.entries(mtlsPaths).map(([name, path]) => [name, `${mtlsOrigin}${path}`]),
+            ),
+          },
+        }
+      : {}),
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     findAccount: async (_ctx, id) => {
@@ -206,35 +275,11 @@ function configuration(options: DemoIdpOptions, apiResource: string, signingKey:
       AccessToken: accessTokenTtl,
       Interaction: 600,
     },
+    // The types model each feature's settings as a union per "enabled" value; a merge is fine at runtime.
     features: {
-      devInteractions: { enabled: false },
-      // A client may revoke only its own tokens.
-      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
-      introspection: { enabled: true },
-      clientCredentials: { enabled: true },
-      backchannelLogout: { enabled: true },
-      rpInitiatedLogout: {
-        enabled: true,
-        logoutSource: async (ctx, form) => {
-          ctx.body = logoutPage(form);
-        },
-        postLogoutSuccessSource: async (ctx) => {
-          ctx.body = messagePage('Signed out', 'You have been signed out of the demo identity provider.');
-        },
-      },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: async () => apiResource,
-        useGrantedResource: async () => true,
-        getResourceServerInfo: async () => ({
-          scope: 'orders:read',
-          audience: apiResource,
-          accessTokenTTL: accessTokenTtl,
-          accessTokenFormat: 'jwt',
-          jwt: { sign: { alg: 'RS256' } },
-        }),
-      },
-    },
+      ...demoFeatures(options, apiResource, accessTokenTtl, signingKey),
+      ...options.features,
+    } as Configuration['features'],
     // The demo's clients all live on loopback, which oidc-provider's SSRF guard (rightly) refuses to
     // call for back-channel logout. A demo provider may: drop the guarded dispatcher.
     fetch: (url, init) => {
@@ -246,6 +291,65 @@ function configuration(options: DemoIdpOptions, apiResource: string, signingKey:
       ctx.type = 'html';
       ctx.body = messagePage('Sign-in error', `${out.error}: ${out.error_description ?? ''}`);
     },
+  };
+}
+
+function demoFeatures(
+  options: DemoIdpOptions,
+  apiResource: string,
+  accessTokenTtl: number,
+  signingKey: JWK,
+): NonNullable<Configuration['features']> {
+  return {
+    devInteractions: { enabled: false },
+    // Off unless a test asks: the demo is a plain provider (Gatehouse uses PAR wherever offered).
+    pushedAuthorizationRequests: { enabled: false },
+    ...(options.tls ? { mTLS: mutualTls() } : {}),
+    // A client may revoke only its own tokens.
+    revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+    introspection: { enabled: true },
+    clientCredentials: { enabled: true },
+    backchannelLogout: { enabled: true },
+    rpInitiatedLogout: {
+      enabled: true,
+      logoutSource: async (ctx, form) => {
+        ctx.body = logoutPage(form);
+      },
+      postLogoutSuccessSource: async (ctx) => {
+        ctx.body = messagePage('Signed out', 'You have been signed out of the demo identity provider.');
+      },
+    },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: async () => apiResource,
+      useGrantedResource: async () => true,
+      getResourceServerInfo: async () => ({
+        scope: 'orders:read',
+        audience: apiResource,
+        accessTokenTTL: accessTokenTtl,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: signingKey.alg as 'RS256' } },
+      }),
+    },
+  };
+}
+
+/** RFC 8705 on the TLS listeners: certificates from the socket, PKI ones verified against the CA. */
+function mutualTls(): NonNullable<Configuration['features']>['mTLS'] {
+  const peer = (ctx: KoaContextWithOIDC) => {
+    const socket = ctx.req.socket as TLSSocket;
+    const raw = socket.getPeerCertificate?.()?.raw;
+    return raw ? new X509Certificate(raw) : undefined;
+  };
+  return {
+    enabled: true,
+    certificateBoundAccessTokens: true,
+    tlsClientAuth: true,
+    selfSignedTlsClientAuth: true,
+    getCertificate: (ctx) => peer(ctx) as never,
+    certificateAuthorized: (ctx) => (ctx.req.socket as TLSSocket).authorized,
+    certificateSubjectMatches: (ctx, property, expected) =>
+      property === 'tls_client_auth_subject_dn' && peer(ctx)?.subject.replace(/\n/g, ',') === expected,
   };
 }
 

@@ -13,6 +13,7 @@ import { answerClientError, answerError } from './http-errors.js';
 import { authRoutes } from './oidc/auth-routes.js';
 import { backchannelRoute } from './oidc/backchannel-route.js';
 import { OidcClient } from './oidc/client.js';
+import { ClientIdentity } from './oidc/client-identity.js';
 import { LoginTransactions } from './oidc/login-transaction.js';
 import { adminRoutes } from './ops/admin.js';
 import { extensionEndpoints } from './extensions/endpoints.js';
@@ -85,7 +86,7 @@ export async function createGatehouse(
     clientErrorHandler: answerClientError,
     http: { maxHeaderSize: config.server.maxHeaderSize },
   });
-  const oidc = new OidcClient(config.oidc);
+  const oidc = new OidcClient(config.oidc, await ClientIdentity.load(config.oidc));
   const metrics = new Metrics(options.cluster);
   const tracing = await Tracing.start(config.tracing);
   const store = config.session.store === 'cookie' ? undefined : createStore(config, app.log);
@@ -110,6 +111,7 @@ export async function createGatehouse(
       secrets: config.session.secrets,
       sessionCookieName: config.session.cookieName,
       ttlMs: config.oidc.loginTimeout,
+      crossSitePost: config.oidc.responseMode.startsWith('form_post'),
     }),
   };
   const onError = answerError({
@@ -152,7 +154,7 @@ export async function createGatehouse(
   const upstreams = new Map(
     Object.entries(config.upstreams).map(([name, upstream]) => [
       name,
-      new NamedUpstream(name, upstream, services.tokens, tracing),
+      new NamedUpstream(name, upstream, services.tokens, tracing, config),
     ]),
   );
   await app.register(async (scope) => extensionEndpoints(scope, services, extensions, upstreams), {
@@ -217,6 +219,7 @@ export async function createGatehouse(
       await admin?.close();
       await app.close();
       await sessions.close();
+      await oidc.close();
     },
   };
 }

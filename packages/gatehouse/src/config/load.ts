@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { oidcProblems, resolveOidcDefaults, type ResolvedOidcSettings } from './oidc-rules.js';
 import { configSchema, type ParsedConfig, type ParsedRoute } from './schema.js';
 
 /** The effective configuration: parsed, with derived URLs filled in, frozen. */
@@ -15,7 +16,7 @@ export type RouteConfig = ParsedRoute & { readonly requireSession: boolean };
 
 export type GatehouseConfig = Omit<ParsedConfig, 'routes' | 'oidc'> & {
   readonly routes: readonly RouteConfig[];
-  readonly oidc: Omit<ParsedConfig['oidc'], 'backchannelLogout' | 'postLogoutRedirectUri'> & {
+  readonly oidc: Omit<ResolvedOidcSettings, 'backchannelLogout' | 'postLogoutRedirectUri'> & {
     readonly backchannelLogout: boolean;
     /** publicUrl + basePath + "/auth/callback"; never built from request headers. */
     readonly redirectUri: string;
@@ -79,19 +80,39 @@ export function loadConfigText(
 export function parseConfig(input: unknown, source?: string): GatehouseConfig {
   const result = configSchema.safeParse(input);
   if (!result.success) throw new ConfigError(result.error.issues.flatMap(describeIssue), source);
-  const problems = crossFieldProblems(result.data);
+  const oidc = resolveOidcDefaults(result.data.oidc);
+  const problems = [
+    ...crossFieldProblems(result.data),
+    ...oidcProblems(oidc),
+    ...boundTokenProblems(result.data, oidc),
+  ];
   if (problems.length > 0) throw new ConfigError(problems, source);
-  return deepFreeze(withDerivedValues(result.data));
+  return deepFreeze(withDerivedValues(result.data, oidc));
 }
+
+/** Keys naming files, by where they sit: "a.b" in an object, "a[].b" in each item of a list, "a.*.b" in each named entry. */
+const FILE_KEYS = [
+  'static.root',
+  'oidc.signingKeys[].file',
+  'oidc.decryptionKeys[].file',
+  'oidc.tls.certFile',
+  'oidc.tls.keyFile',
+  'oidc.tls.caFile',
+  'routes[].caFile',
+  'upstreams.*.caFile',
+  'session.redis.tlsCaFile',
+];
 
 /** Paths in a config file are relative to the file, not to wherever the process was started. */
 function resolveRelativePaths(document: unknown, baseDir: string): unknown {
   if (!document || typeof document !== 'object') return document;
-  const doc = { ...(document as Record<string, unknown>) };
-  const site = doc.static as { root?: unknown } | undefined;
-  if (typeof site?.root === 'string' && !isAbsolute(site.root)) {
-    doc.static = { ...site, root: resolve(baseDir, site.root) };
+  let doc = document as Record<string, unknown>;
+  for (const key of FILE_KEYS) {
+    doc = mapAt(doc, key.split(/\.|(?=\[\])/), (value) =>
+      typeof value === 'string' && !isAbsolute(value) ? resolve(baseDir, value) : value,
+    ) as Record<string, unknown>;
   }
+  doc = { ...doc };
   // "./x.js" and "../x.js" are files next to the configuration; anything else is a package name.
   if (Array.isArray(doc.extensions)) {
     doc.extensions = doc.extensions.map((entry: unknown) =>
@@ -165,6 +186,7 @@ const RESERVED_AUTH_PARAMS = new Set([
   'code_challenge_method',
   'request',
   'request_uri',
+  'dpop_jkt',
 ]);
 
 function crossFieldProblems(config: ParsedConfig): string[] {
@@ -230,6 +252,24 @@ function crossFieldProblems(config: ParsedConfig): string[] {
   return problems;
 }
 
+/** Certificate-bound tokens (RFC 8705 §3) prove nothing without TLS: every upstream that gets one must be https. */
+function boundTokenProblems(config: ParsedConfig, oidc: ResolvedOidcSettings): string[] {
+  if (oidc.senderConstraint !== 'mtls') return [];
+  const plain = (url: string, token: string) => token !== 'none' && new URL(url).protocol !== 'https:';
+  return [
+    ...config.routes.flatMap((route, i) =>
+      plain(route.upstream, route.token)
+        ? [`routes[${i}].upstream: senderConstraint "mtls" needs an https upstream`]
+        : [],
+    ),
+    ...Object.entries(config.upstreams).flatMap(([name, upstream]) =>
+      plain(upstream.url, upstream.token)
+        ? [`upstreams.${name}.url: senderConstraint "mtls" needs an https upstream`]
+        : [],
+    ),
+  ];
+}
+
 /** A store must be reachable, and a configuration must not ask for what its store cannot do. */
 function storeProblems(config: ParsedConfig): string[] {
   const { store, redis } = config.session;
@@ -257,7 +297,19 @@ function storeProblems(config: ParsedConfig): string[] {
   return problems;
 }
 
-function withDerivedValues(config: ParsedConfig): GatehouseConfig {
+/** A copy of `value` with `change` applied at `path` ("[]": every item of a list, "*": every entry of an object). */
+function mapAt(value: unknown, path: string[], change: (value: unknown) => unknown): unknown {
+  if (path.length === 0) return change(value);
+  if (!value || typeof value !== 'object') return value;
+  const [head, ...rest] = path;
+  if (head === '[]') return Array.isArray(value) ? value.map((item) => mapAt(item, rest, change)) : value;
+  const record = value as Record<string, unknown>;
+  if (head === '*') return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, mapAt(v, rest, change)]));
+  if (!(head! in record)) return value;
+  return { ...record, [head!]: mapAt(record[head!], rest, change) };
+}
+
+function withDerivedValues(config: ParsedConfig, oidc: ResolvedOidcSettings): GatehouseConfig {
   const publicOrigin = new URL(config.publicUrl).origin;
   const effective = {
     ...config,
@@ -269,7 +321,7 @@ function withDerivedValues(config: ParsedConfig): GatehouseConfig {
     publicUrl: `${publicOrigin}/`,
     publicOrigin,
     oidc: {
-      ...config.oidc,
+      ...oidc,
       redirectUri: `${publicOrigin}${config.basePath}/auth/callback`,
       backchannelLogout: config.oidc.backchannelLogout ?? config.session.store !== 'cookie',
       postLogoutRedirectUri: config.oidc.postLogoutRedirectUri ?? `${publicOrigin}/`,

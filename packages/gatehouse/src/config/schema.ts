@@ -123,6 +123,9 @@ const routeSchema = z.strictObject({
     .optional()
     .meta({ description: 'Limits for this route, replacing rateLimit.perSession / rateLimit.perIp.' }),
   authorize: accessRuleSchema.optional(),
+  caFile: z.string().min(1).optional().meta({
+    description: "PEM file of CAs trusted for an https upstream's certificate, in addition to the system's.",
+  }),
 });
 
 /** An upstream that extension endpoints call (not proxied to the browser by itself). */
@@ -138,7 +141,39 @@ const upstreamSchema = z.strictObject({
   maxResponseSize: positiveInt()
     .default(1024 * 1024)
     .meta({ description: 'Largest response body, in bytes, an endpoint reads from this upstream.' }),
+  caFile: z.string().min(1).optional().meta({
+    description: "PEM file of CAs trusted for an https upstream's certificate, in addition to the system's.",
+  }),
 });
+
+export const CLIENT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+] as const;
+export const SIGNING_ALGS = ['ES256', 'PS256', 'RS256', 'EdDSA'] as const;
+export const ENCRYPTION_ALGS = ['RSA-OAEP-256', 'RSA-OAEP', 'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A256KW'] as const;
+export const RESPONSE_MODES = ['query', 'form_post', 'jwt', 'query.jwt', 'form_post.jwt'] as const;
+
+/** A private key: a PEM (PKCS#8 or traditional) or JWK file, or the key itself (PEM or JWK JSON) from ${ENV}. */
+function keySchema<const A extends readonly [string, ...string[]]>(algs: A, algDescription: string) {
+  return z
+    .strictObject({
+      file: z
+        .string()
+        .min(1)
+        .optional()
+        .meta({ description: 'A file holding the private key: PEM, or a JWK as JSON.' }),
+      key: secret(1, 'a key', 'The private key itself, PEM or JWK JSON. Use ${ENV_VAR} substitution.').optional(),
+      kid: z.string().min(1).optional().meta({
+        description: "Key id. Default: the JWK's own kid, else its RFC 7638 thumbprint.",
+      }),
+      alg: z.enum(algs).optional().meta({ description: algDescription }),
+    })
+    .refine((k) => (k.file === undefined) !== (k.key === undefined), 'expected exactly one of "file" or "key"');
+}
 
 /** Tight enough for an SPA served from 'self'; loosen per app with security.headers.contentSecurityPolicy. */
 export const DEFAULT_CSP =
@@ -198,9 +233,84 @@ export const configSchema = z.strictObject({
         description: 'Issuer identifier; metadata is discovered from it and must match it.',
       }),
       clientId: z.string().min(1).meta({ description: 'The client id registered at the provider.' }),
-      clientSecret: secret(1, 'a client secret', 'The client secret. Use ${ENV_VAR} substitution.'),
-      clientAuth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic').meta({
-        description: 'How Gatehouse authenticates at the token endpoint.',
+      clientSecret: secret(
+        1,
+        'a client secret',
+        'The client secret, for clientAuth "client_secret_basic" or "client_secret_post". Use ${ENV_VAR} substitution.',
+      ).optional(),
+      profile: z.enum(['standard', 'fapi2']).default('standard').meta({
+        description:
+          '"fapi2": the FAPI 2.0 Security Profile\'s client rules (PAR, PKCE S256, private_key_jwt or mTLS, DPoP or mTLS-bound tokens, RFC 9207 iss required, PS256/ES256/EdDSA only); settings that break them are refused. See docs/high-assurance.md.',
+      }),
+      clientAuth: z.enum(CLIENT_AUTH_METHODS).optional().meta({
+        description:
+          'How Gatehouse authenticates to the provider: "client_secret_basic", "client_secret_post", "private_key_jwt" (oidc.signingKeys), "tls_client_auth" or "self_signed_tls_client_auth" (oidc.tls). Default: "client_secret_basic"; "private_key_jwt" with profile "fapi2".',
+      }),
+      signingKeys: z
+        .array(
+          keySchema(
+            SIGNING_ALGS,
+            'Signing algorithm. Default: ES256 for P-256, EdDSA for Ed25519, RS256 for RSA (PS256 with profile "fapi2").',
+          ),
+        )
+        .default([])
+        .meta({
+          description:
+            'Private keys Gatehouse signs with: private_key_jwt client assertions and request objects (JAR). The first signs; list a new key first and keep the old one while the provider picks up the change. Their public halves are served at basePath + "/auth/jwks".',
+        }),
+      decryptionKeys: z
+        .array(
+          keySchema(ENCRYPTION_ALGS, 'Key management algorithm. Default: RSA-OAEP-256 for RSA, ECDH-ES for EC keys.'),
+        )
+        .default([])
+        .meta({
+          description:
+            'Private keys for encrypted responses (JARM, ID tokens) the provider encrypts to Gatehouse. Their public halves are served at basePath + "/auth/jwks".',
+        }),
+      tls: z
+        .strictObject({
+          certFile: z
+            .string()
+            .min(1)
+            .optional()
+            .meta({ description: 'PEM client certificate (chain) Gatehouse presents to the provider.' }),
+          keyFile: z.string().min(1).optional().meta({ description: 'PEM private key of that certificate.' }),
+          caFile: z.string().min(1).optional().meta({
+            description: "PEM file of CAs trusted for the provider's server certificate, in addition to the system's.",
+          }),
+        })
+        .optional()
+        .meta({
+          description:
+            'Mutual TLS to the provider (RFC 8705): the certificate is presented on every call to the provider, at its mtls_endpoint_aliases when it has them.',
+        }),
+      pushedAuthorizationRequests: z.enum(['auto', 'always', 'never']).optional().meta({
+        description:
+          'Pushed Authorization Requests (RFC 9126): "auto" uses PAR when the provider offers it, "always" requires it, "never" does not use it. Default: "auto"; "always" with profile "fapi2".',
+      }),
+      requestObject: z.enum(['auto', 'always', 'never']).default('auto').meta({
+        description:
+          'Signed request objects (JAR, RFC 9101), sent inside PAR or by value: "auto" when the provider requires them (require_signed_request_object), "always", or "never". Needs oidc.signingKeys.',
+      }),
+      requestObjectEncryption: z
+        .strictObject({
+          alg: z.enum(ENCRYPTION_ALGS).meta({ description: 'Key management algorithm, e.g. "RSA-OAEP-256".' }),
+          enc: z.enum(['A128GCM', 'A256GCM', 'A128CBC-HS256', 'A256CBC-HS512']).default('A256GCM').meta({
+            description: 'Content encryption algorithm.',
+          }),
+        })
+        .optional()
+        .meta({ description: "Encrypt request objects to the provider's encryption key (from its JWKS)." }),
+      responseMode: z.enum(RESPONSE_MODES).default('query').meta({
+        description:
+          'How the provider returns the authorization response: "query", "form_post", or JARM ("jwt", "query.jwt", "form_post.jwt": a signed, optionally encrypted, response JWT).',
+      }),
+      senderConstraint: z.enum(['none', 'dpop', 'mtls']).optional().meta({
+        description:
+          'Bind user and client tokens to Gatehouse: "dpop" (RFC 9449, a key per session) or "mtls" (RFC 8705 certificate-bound tokens; upstreams get oidc.tls\'s certificate), or "none" (bearer). Default: "none"; "dpop" with profile "fapi2".',
+      }),
+      dpopSigningAlg: z.enum(['ES256', 'PS256', 'EdDSA']).default('ES256').meta({
+        description: 'Algorithm of the DPoP keys Gatehouse generates (one per session).',
       }),
       scopes: z
         .array(scopeToken)
@@ -213,8 +323,9 @@ export const configSchema = z.strictObject({
         description:
           'Extra authorization request parameters (e.g. prompt, acr_values, resource). Protocol parameters Gatehouse owns are refused.',
       }),
-      idTokenSigningAlg: z.enum(['RS256', 'PS256', 'ES256', 'EdDSA']).default('RS256').meta({
-        description: 'The only algorithm accepted on ID token signatures.',
+      idTokenSigningAlg: z.enum(['RS256', 'PS256', 'ES256', 'EdDSA']).optional().meta({
+        description:
+          'The only algorithm accepted on ID token signatures. Default: "RS256"; "PS256" with profile "fapi2".',
       }),
       postLogoutRedirectUri: httpUrl.optional().meta({
         description: 'Registered post_logout_redirect_uri. Default: publicUrl + "/".',

@@ -10,8 +10,8 @@ import { parseDuration } from '../config/duration.js';
 import { GatehouseError } from '../errors.js';
 import type { Tracing } from '../ops/tracing.js';
 import { checkedRestPath } from '../proxy/path.js';
-import { authorize } from '../proxy/proxied-route.js';
 import { Upstream, type ForwardRequest } from '../proxy/upstream.js';
+import { upstreamTls } from '../proxy/upstream-tls.js';
 import type { ActiveSession } from '../session/session-manager.js';
 import type { TokenManager } from '../tokens/token-manager.js';
 import type { UpstreamCallOptions, UpstreamClient, UpstreamResponse } from './types.js';
@@ -47,8 +47,14 @@ export class NamedUpstream {
     private readonly upstreamConfig: UpstreamConfig,
     private readonly tokens: TokenManager,
     private readonly tracing: Tracing | undefined,
+    config: GatehouseConfig,
   ) {
-    this.#upstream = new Upstream(upstreamConfig.url, upstreamConfig.timeout, 0);
+    this.#upstream = new Upstream(
+      upstreamConfig.url,
+      upstreamConfig.timeout,
+      0,
+      upstreamTls(config, upstreamConfig, `upstreams.${name}`),
+    );
     this.#target = new URL(upstreamConfig.url).host;
   }
 
@@ -84,15 +90,22 @@ export class NamedUpstream {
     const signal = AbortSignal.any([options.signal ?? scope.signal, deadline]);
     try {
       const credential = await this.tokens.credentialFor(this.upstreamConfig, scope.session);
-      authorize(forward, credential);
-      let response = await this.#exchange(scope.request, forward, body, signal);
+      const send = async (presented: typeof credential) => {
+        this.#upstream.authorize(forward, presented);
+        const answer = await this.#exchange(scope.request, forward, body, signal);
+        // A DPoP upstream may hand out a new nonce with any answer, or demand one with a 401: then
+        // the same call goes again, once, with a proof carrying it.
+        if (presented?.dpop && this.#upstream.tookNonce(answer.headers) && answer.status === 401) {
+          this.#upstream.authorize(forward, presented);
+          return this.#exchange(scope.request, forward, body, signal);
+        }
+        return answer;
+      };
+      let response = await send(credential);
       if (response.status === 401 && credential) {
         // Refused token: renew once and retry once, as proxied routes do (the body is in memory).
         const renewed = await this.tokens.renew(this.upstreamConfig, scope.session, credential);
-        if (renewed) {
-          authorize(forward, renewed);
-          response = await this.#exchange(scope.request, forward, body, signal);
-        }
+        if (renewed) response = await send(renewed);
         if (response.status === 401) {
           throw new GatehouseError('upstream_unauthorized', { detail: `${this.name} refused the token` });
         }

@@ -2,6 +2,8 @@
  * The /auth endpoints (Fastify glue around OidcClient and SessionManager):
  *   GET  /login?returnTo=   start the code flow
  *   GET  /callback          finish it, rotate the session id, redirect to returnTo
+ *   POST /callback          the same, for the form_post response modes
+ *   GET  /jwks              the public half of Gatehouse's keys, for registration by jwks_uri
  *   GET  /user              the user's claims and session timing (never tokens)
  *   POST /logout            end the session, return the provider's end-session URL
  *   GET  /logout?sid=       the same for plain links, authorised by a session-bound value
@@ -16,8 +18,19 @@ import { userClaims } from '../session/session.js';
 import type { Services } from '../services.js';
 import { safeReturnTo } from './return-to.js';
 
-/** Query parameters of the authorization response; each may appear at most once (RFC 6749 §3.1). */
-const CALLBACK_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
+/** Parameters of the authorization response; each may appear at most once (RFC 6749 §3.1). */
+const CALLBACK_PARAMS = [
+  'code',
+  'state',
+  'iss',
+  'error',
+  'error_description',
+  'error_uri',
+  'session_state',
+  'response',
+];
+/** A form_post body larger than this is not an authorization response. */
+const MAX_FORM_POST_BYTES = 64 * 1024;
 
 export async function authRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { config, oidc, sessions, transactions, tokens, checks, limits } = services;
@@ -40,11 +53,21 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
     return reply.redirect(url, 302);
   });
 
-  app.get('/auth/callback', { config: { htmlErrors: true } }, async (request, reply) => {
+  const formPost = config.oidc.responseMode.startsWith('form_post');
+  if (formPost) {
+    // The provider's auto-submitting page posts the response: keep the body as text, parse it below.
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: MAX_FORM_POST_BYTES },
+      (_request, body, done) => done(null, body),
+    );
+  }
+
+  const callback = async (request: FastifyRequest, reply: FastifyReply) => {
     noStore(reply).header('referrer-policy', 'no-referrer');
     await signInLimit(request);
-    const query = rawQuery(request);
-    const params = new URLSearchParams(query);
+    const response = request.method === 'POST' ? { form: formBody(request) } : { query: rawQuery(request) };
+    const params = new URLSearchParams('form' in response ? response.form : response.query);
     for (const name of CALLBACK_PARAMS) {
       if (params.getAll(name).length > 1) {
         throw new GatehouseError('invalid_request', {
@@ -52,7 +75,7 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
         });
       }
     }
-    const state = params.get('state');
+    const state = await oidc.responseState(params);
     if (!state)
       throw new GatehouseError('invalid_state', {
         detail: 'callback without state',
@@ -69,7 +92,7 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
         detail: 'login transaction replayed',
       });
     }
-    const result = await oidc.finishLogin(query, transaction);
+    const result = await oidc.finishLogin(response, transaction);
     // A new id at every sign-in: whatever session (or planted cookie) came before is ended.
     for (const key of new Set([transaction.previousSessionId, sessions.cookieSessionKey(request)])) {
       if (key !== undefined) await sessions.discard(key);
@@ -79,10 +102,21 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
       sub: String(result.claims.sub),
       sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined,
       tokens: result.tokens,
+      dpopKey: result.dpopKey,
     });
     services.metrics.logins.inc();
     request.log.info({ sub: result.claims.sub }, 'signed in');
-    return reply.redirect(transaction.returnTo, 302);
+    // 303: after a form_post, the browser must GET the page.
+    return reply.redirect(transaction.returnTo, request.method === 'POST' ? 303 : 302);
+  };
+  app.get('/auth/callback', { config: { htmlErrors: true } }, callback);
+  if (formPost) app.post('/auth/callback', { config: { htmlErrors: true } }, callback);
+
+  app.get('/auth/jwks', async (_request, reply) => {
+    const jwks = oidc.identity.jwks();
+    if (jwks.keys.length === 0) throw new GatehouseError('not_found');
+    reply.header('cache-control', 'public, max-age=300').type('application/jwk-set+json');
+    return jwks;
   });
 
   app.get('/auth/user', async (request, reply) => {
@@ -148,6 +182,14 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
       return config.oidc.postLogoutRedirectUri;
     }
   }
+}
+
+/** A form_post body, as text; anything else is not an authorization response. */
+function formBody(request: FastifyRequest): string {
+  if (typeof request.body !== 'string') {
+    throw new GatehouseError('invalid_request', { detail: 'callback POST without a form body' });
+  }
+  return request.body;
 }
 
 /** The raw query string (without "?"), exactly as the browser sent it. */

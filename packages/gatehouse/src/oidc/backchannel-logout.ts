@@ -2,7 +2,7 @@
  * OpenID Connect Back-Channel Logout 1.0 (errata 1), §2.4 and §2.6: validating a logout token.
  * Any failure is `invalid_logout_token` (HTTP 400) and ends nothing.
  */
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { GatehouseError } from '../errors.js';
 
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -23,8 +23,17 @@ export interface LogoutRequest {
 export class LogoutTokenValidator {
   readonly #jwks: ReturnType<typeof createRemoteJWKSet>;
 
-  constructor(private readonly expected: { issuer: string; clientId: string; algorithms: string[]; jwksUri: string }) {
-    this.#jwks = createRemoteJWKSet(new URL(expected.jwksUri));
+  constructor(
+    private readonly expected: {
+      issuer: string;
+      clientId: string;
+      algorithms: string[];
+      jwksUri: string;
+      /** How the provider is reached (its CA, the client certificate). */
+      fetch?: (url: string, options: RequestInit) => Promise<Response>;
+    },
+  ) {
+    this.#jwks = createRemoteJWKSet(new URL(expected.jwksUri), expected.fetch ? { [customFetch]: expected.fetch } : {});
   }
 
   async validate(token: unknown): Promise<LogoutRequest> {

@@ -29,6 +29,7 @@ export async function backchannelRoute(app: FastifyInstance, services: Services)
       clientId: config.oidc.clientId,
       algorithms: [config.oidc.idTokenSigningAlg],
       jwksUri: metadata.jwks_uri,
+      fetch: oidc.identity.fetch,
     });
     return validator;
   };

@@ -1,24 +1,41 @@
 /**
- * The OIDC client, protocol only (no Fastify): discovery, the authorization request, the code
- * exchange with every check openid-client offers (PKCE S256, state, nonce, RFC 9207 iss, ID token
- * signature on an algorithm allowlist), and the end-session URL.
+ * The OIDC client, protocol only (no Fastify): discovery, the authorization request (plain, JAR,
+ * PAR), the code exchange with every check openid-client offers (PKCE S256, state, nonce, RFC 9207
+ * iss, JARM, claims of the ID token on an algorithm allowlist) plus the ID token's signature
+ * (id-token-signature.ts), refresh, client credentials, revocation and the end-session URL. Client
+ * authentication and the connection to the provider come from ClientIdentity; DPoP-bound tokens
+ * use the session's DpopKey.
  *
  * Discovery is lazy and retried: Gatehouse starts even when the provider is down, reports not
  * ready, and answers sign-in attempts with 503 until the provider is back.
  */
-import { decodeJwt } from 'jose';
+import { decodeJwt, type JWK } from 'jose';
 import * as client from 'openid-client';
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { TokenSet } from '../session/session.js';
-import type { LoginTransaction } from './login-transaction.js';
+import { DpopKey, isDpopBound } from '../tokens/dpop.js';
+import { authorizationUrl, requestForm, type RequestForm } from './authorization-request.js';
+import type { ClientIdentity } from './client-identity.js';
 import { translateProviderError } from './errors.js';
 import { assertSameUser } from './id-token-checks.js';
+import { IdTokenSignature } from './id-token-signature.js';
+import type { LoginTransaction } from './login-transaction.js';
 
-/** What a successful code exchange yields: the validated ID token claims and the tokens. */
+/** What a successful code exchange yields: the validated ID token claims, the tokens, and the key they are bound to. */
 export interface LoginResult {
   claims: Record<string, unknown>;
   tokens: TokenSet;
+  dpopKey?: JWK;
+}
+
+/** The authorization response as it reached the callback: a query string, or a form_post body. */
+export type AuthorizationResponse = { query: string } | { form: string };
+
+interface Discovered {
+  configuration: client.Configuration;
+  form: RequestForm;
+  idTokens: IdTokenSignature;
 }
 
 /** After a failed discovery, wait this long before asking the provider again. */
@@ -26,12 +43,17 @@ const DISCOVERY_RETRY_MS = 2_000;
 
 export class OidcClient {
   readonly #config: GatehouseConfig['oidc'];
-  #discovery: Promise<client.Configuration> | undefined;
+  readonly identity: ClientIdentity;
+  /** The key client-credentials tokens are bound to when senderConstraint is "dpop" (one per instance). */
+  readonly clientDpopKey: DpopKey | undefined;
+  #discovery: Promise<Discovered> | undefined;
   #failedAt = 0;
   #ready = false;
 
-  constructor(config: GatehouseConfig['oidc']) {
+  constructor(config: GatehouseConfig['oidc'], identity: ClientIdentity) {
     this.#config = config;
+    this.identity = identity;
+    this.clientDpopKey = config.senderConstraint === 'dpop' ? DpopKey.generate(config.dpopSigningAlg) : undefined;
   }
 
   /** True once discovery has succeeded. */
@@ -41,11 +63,15 @@ export class OidcClient {
 
   /** The discovered configuration; throws `idp_unavailable` while the provider cannot be reached. */
   async configuration(): Promise<client.Configuration> {
+    return (await this.#discovered()).configuration;
+  }
+
+  #discovered(): Promise<Discovered> {
     if (!this.#discovery) {
       if (Date.now() - this.#failedAt < DISCOVERY_RETRY_MS) {
-        throw new GatehouseError('idp_unavailable', {
-          detail: 'discovery failed recently; waiting before retrying',
-        });
+        return Promise.reject(
+          new GatehouseError('idp_unavailable', { detail: 'discovery failed recently; waiting before retrying' }),
+        );
       }
       this.#discovery = this.#discover();
       this.#discovery.then(
@@ -59,32 +85,51 @@ export class OidcClient {
     return this.#discovery;
   }
 
-  async #discover(): Promise<client.Configuration> {
-    const { issuer, clientId, clientSecret, clientAuth, idTokenSigningAlg, timeout, allowInsecureHttp } = this.#config;
-    const auth =
-      clientAuth === 'client_secret_post'
-        ? client.ClientSecretPost(clientSecret)
-        : client.ClientSecretBasic(clientSecret);
-    const execute = [client.enableNonRepudiationChecks];
-    if (allowInsecureHttp) execute.push(client.allowInsecureRequests);
+  async #discover(): Promise<Discovered> {
+    const { issuer, clientId, idTokenSigningAlg, timeout, allowInsecureHttp, responseMode } = this.#config;
+    const execute = allowInsecureHttp ? [client.allowInsecureRequests] : [];
+    let configuration: client.Configuration;
     try {
       // discovery() checks that the document's issuer equals the configured one.
-      return await client.discovery(
+      configuration = await client.discovery(
         new URL(issuer),
         clientId,
-        { id_token_signed_response_alg: idTokenSigningAlg },
-        auth,
-        { execute, timeout: Math.ceil(timeout / 1000) },
+        {
+          id_token_signed_response_alg: idTokenSigningAlg,
+          ...(this.identity.presentsCertificate ? { use_mtls_endpoint_aliases: true } : {}),
+        },
+        await this.identity.authentication(),
+        {
+          execute,
+          timeout: Math.ceil(timeout / 1000),
+          [client.customFetch]: this.identity.fetch as client.CustomFetch,
+        },
       );
     } catch (error) {
       const translated = translateProviderError(error, 'idp_unavailable', 'discovery');
       throw translated.code === 'idp_unavailable'
         ? translated
-        : new GatehouseError('idp_unavailable', {
-            cause: error,
-            detail: 'discovery document rejected',
-          });
+        : new GatehouseError('idp_unavailable', { cause: error, detail: 'discovery document rejected' });
     }
+    const metadata = configuration.serverMetadata();
+    if (responseMode.endsWith('jwt')) client.useJwtResponseMode(configuration);
+    if (this.identity.decryptionKeys.length > 0) {
+      client.enableDecryptingResponses(configuration, undefined, ...(await this.identity.decryptionCryptoKeys()));
+    }
+    if (!metadata.jwks_uri)
+      throw new GatehouseError('idp_unavailable', { detail: 'the provider publishes no jwks_uri' });
+    return {
+      configuration,
+      form: requestForm(this.#config, metadata, this.identity.signingKeys.length > 0),
+      idTokens: new IdTokenSignature({
+        jwksUri: metadata.jwks_uri,
+        algorithm: idTokenSigningAlg,
+        issuer: metadata.issuer,
+        clientId,
+        fetch: this.identity.fetch,
+        decrypt: (jwe) => this.identity.decrypt(jwe),
+      }),
+    };
   }
 
   /** A new transaction and the authorization URL that starts it. */
@@ -92,15 +137,17 @@ export class OidcClient {
     returnTo: string,
     previousSessionId?: string,
   ): Promise<{ url: string; transaction: LoginTransaction }> {
-    const configuration = await this.configuration();
+    const { configuration, form } = await this.#discovered();
+    const dpop = this.#config.senderConstraint === 'dpop' ? DpopKey.generate(this.#config.dpopSigningAlg) : undefined;
     const transaction: LoginTransaction = {
       state: client.randomState(),
       nonce: client.randomNonce(),
       codeVerifier: client.randomPKCECodeVerifier(),
       returnTo,
       previousSessionId,
+      dpopKey: dpop?.jwk,
     };
-    const url = client.buildAuthorizationUrl(configuration, {
+    const parameters: Record<string, string> = {
       ...this.#config.authorizationParams,
       redirect_uri: this.#config.redirectUri,
       response_type: 'code',
@@ -109,55 +156,127 @@ export class OidcClient {
       nonce: transaction.nonce,
       code_challenge: await client.calculatePKCECodeChallenge(transaction.codeVerifier),
       code_challenge_method: 'S256',
-    });
-    return { url: url.href, transaction };
+    };
+    if (this.#config.responseMode !== 'query') parameters.response_mode = this.#config.responseMode;
+    // The code is bound to the DPoP key: by the proof on the pushed request, else by its thumbprint (RFC 9449 §10).
+    if (dpop && !form.pushed) parameters.dpop_jkt = await dpop.thumbprint();
+    try {
+      const url = await authorizationUrl(configuration, this.#config, form, parameters, {
+        signingKey: () => this.identity.signingKey(),
+        fetch: this.identity.fetch,
+        dpop: dpop && (await dpop.handle(configuration)),
+      });
+      return { url: url.href, transaction };
+    } catch (error) {
+      throw translateProviderError(error, 'server_error', 'authorization request');
+    }
   }
 
   /**
-   * Validates the authorization response and redeems the code. `query` is the callback's query
-   * string; the URL it is checked against is the configured redirect_uri, never the request's Host.
+   * Validates the authorization response and redeems the code. The URL it is checked against is
+   * the configured redirect_uri, never the request's Host.
    */
-  async finishLogin(query: string, transaction: LoginTransaction): Promise<LoginResult> {
-    const configuration = await this.configuration();
-    const currentUrl = new URL(this.#config.redirectUri);
-    currentUrl.search = query;
+  async finishLogin(response: AuthorizationResponse, transaction: LoginTransaction): Promise<LoginResult> {
+    const { configuration, idTokens } = await this.#discovered();
+    const params = new URLSearchParams('query' in response ? response.query : response.form);
+    // FAPI 2.0 §5.3.3.2(5): the RFC 9207 iss is required, advertised or not (a JARM response carries it inside).
+    if (this.#config.profile === 'fapi2' && !params.has('iss') && !params.has('response')) {
+      throw new GatehouseError('login_failed', { detail: 'callback: authorization response without iss (RFC 9207)' });
+    }
+    const dpop = transaction.dpopKey ? DpopKey.fromJwk(transaction.dpopKey) : undefined;
     try {
-      const tokens = await client.authorizationCodeGrant(configuration, currentUrl, {
-        pkceCodeVerifier: transaction.codeVerifier,
-        expectedState: transaction.state,
-        expectedNonce: transaction.nonce,
-        idTokenExpected: true,
-      });
+      const tokens = await client.authorizationCodeGrant(
+        configuration,
+        this.#currentUrl(response),
+        {
+          pkceCodeVerifier: transaction.codeVerifier,
+          expectedState: transaction.state,
+          expectedNonce: transaction.nonce,
+          idTokenExpected: true,
+        },
+        undefined,
+        { DPoP: dpop && (await dpop.handle(configuration)) },
+      );
       const claims = tokens.claims();
-      if (!claims)
-        throw new GatehouseError('login_failed', {
-          detail: 'token response had no ID token',
-        });
-      return { claims: { ...claims }, tokens: tokenSet(tokens) };
+      if (!claims || !tokens.id_token) {
+        throw new GatehouseError('login_failed', { detail: 'token response had no ID token' });
+      }
+      this.#checkBinding(tokens.token_type, 'callback');
+      const idToken = await idTokens.verified(tokens.id_token, 'callback');
+      return { claims: { ...claims }, tokens: { ...tokenSet(tokens), idToken }, dpopKey: transaction.dpopKey };
     } catch (error) {
       throw translateProviderError(error, 'login_failed', 'callback');
     }
   }
 
   /**
-   * The refresh-token grant. The new refresh token (rotation) replaces the old one, which is never
-   * presented again; a new ID token must be about the same user as the one it replaces (OIDC §12.2).
-   * Throws `session_expired` when the provider refuses the grant (the session must end) and
-   * `idp_unavailable` when it cannot be reached (the session stays for the next try).
+   * The state of an authorization response, to find its transaction. A JARM response carries it
+   * inside its (possibly encrypted) JWT: read here unverified, only to find the transaction;
+   * openid-client then checks the verified value against it.
    */
-  async refresh(current: TokenSet): Promise<TokenSet> {
+  async responseState(params: URLSearchParams): Promise<string | undefined> {
+    const plain = params.get('state');
+    const jwt = params.get('response');
+    if (plain !== null || jwt === null) return plain ?? undefined;
+    try {
+      const signed = jwt.split('.').length === 5 ? await this.identity.decrypt(jwt) : jwt;
+      const state = decodeJwt(signed).state;
+      return typeof state === 'string' ? state : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #currentUrl(response: AuthorizationResponse): URL | Request {
+    if ('query' in response) {
+      const url = new URL(this.#config.redirectUri);
+      url.search = response.query;
+      return url;
+    }
+    return new Request(this.#config.redirectUri, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: response.form,
+    });
+  }
+
+  /** With senderConstraint "dpop", a token the provider did not bind is refused: it would be a silent downgrade. */
+  #checkBinding(tokenType: string, step: string): void {
+    if (this.#config.senderConstraint === 'dpop' && !isDpopBound(tokenType)) {
+      throw new GatehouseError(step === 'refresh' ? 'session_expired' : 'login_failed', {
+        detail: `${step}: the provider issued a ${tokenType} token although DPoP was used (is DPoP enabled for this client?)`,
+      });
+    }
+  }
+
+  /**
+   * The refresh-token grant, with the session's DPoP key when its tokens are bound. The new refresh
+   * token (rotation) replaces the old one, which is never presented again; a new ID token must be
+   * about the same user as the one it replaces (OIDC §12.2). Throws `session_expired` when the
+   * provider refuses the grant (the session must end) and `idp_unavailable` when it cannot be
+   * reached (the session stays for the next try).
+   */
+  async refresh(current: TokenSet, dpopKey?: JWK): Promise<TokenSet> {
     if (!current.refreshToken)
       throw new GatehouseError('session_expired', { detail: 'no refresh token to refresh with' });
-    const configuration = await this.configuration();
+    const { configuration, idTokens } = await this.#discovered();
+    const dpop = dpopKey ? DpopKey.fromJwk(dpopKey) : undefined;
     try {
-      const response = await client.refreshTokenGrant(configuration, current.refreshToken);
+      const response = await client.refreshTokenGrant(configuration, current.refreshToken, undefined, {
+        DPoP: dpop && (await dpop.handle(configuration)),
+      });
+      this.#checkBinding(response.token_type, 'refresh');
       const claims = response.claims();
-      if (claims && current.idToken) assertSameUser(decodeJwt(current.idToken), claims);
+      let idToken = current.idToken;
+      if (claims && response.id_token) {
+        if (current.idToken) assertSameUser(decodeJwt(current.idToken), claims);
+        idToken = await idTokens.verified(response.id_token, 'refresh');
+      }
       const tokens = tokenSet(response);
       return {
         ...tokens,
         refreshToken: tokens.refreshToken ?? current.refreshToken,
-        idToken: tokens.idToken ?? current.idToken,
+        idToken,
         scope: tokens.scope ?? current.scope,
       };
     } catch (error) {
@@ -165,11 +284,12 @@ export class OidcClient {
     }
   }
 
-  /** A client-credentials token (the app's own identity, not a user's). */
+  /** A client-credentials token (the app's own identity, not a user's), bound to the instance's DPoP key when configured. */
   async clientCredentials(scope: string | undefined): Promise<TokenSet> {
     const configuration = await this.configuration();
+    const dpop = this.clientDpopKey && (await this.clientDpopKey.handle(configuration));
     try {
-      return tokenSet(await client.clientCredentialsGrant(configuration, scope ? { scope } : {}));
+      return tokenSet(await client.clientCredentialsGrant(configuration, scope ? { scope } : {}, { DPoP: dpop }));
     } catch (error) {
       const translated = translateProviderError(error, 'server_error', 'client credentials');
       throw translated.code === 'idp_unavailable'
@@ -195,6 +315,10 @@ export class OidcClient {
     };
     if (idTokenHint) params.id_token_hint = idTokenHint;
     return client.buildEndSessionUrl(configuration, params).href;
+  }
+
+  close(): Promise<void> {
+    return this.identity.close();
   }
 }
 

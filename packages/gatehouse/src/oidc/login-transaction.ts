@@ -1,12 +1,16 @@
 /**
- * The login transaction (PKCE verifier, state, nonce, returnTo) lives in a short-lived encrypted
- * cookie between /auth/login and /auth/callback. It is SameSite=Lax because it must survive the
- * provider's cross-site redirect back; each transaction has its own cookie (named after a hash of
- * its state) so two tabs signing in at once do not clobber each other.
+ * The login transaction (PKCE verifier, state, nonce, returnTo, DPoP key) lives in a short-lived
+ * encrypted cookie between /auth/login and /auth/callback. It is SameSite=Lax because it must
+ * survive the provider's cross-site redirect back; with a form_post response mode the provider's
+ * page POSTs the response cross-site, which a Lax cookie does not follow, so the cookie is then
+ * SameSite=None (still Secure, HttpOnly, sealed, bound to its state and single-use; the session
+ * cookie stays Strict). Each transaction has its own cookie (named after a hash of its state) so
+ * two tabs signing in at once do not clobber each other.
  */
 import { createHash } from 'node:crypto';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { JWK } from 'jose';
 import { Aead } from '../session/aead.js';
 
 export interface LoginTransaction {
@@ -19,6 +23,8 @@ export interface LoginTransaction {
    * so the SameSite=Strict session cookie is not sent there; this is how the callback can end it.
    */
   previousSessionId?: string;
+  /** The DPoP key pair (private JWK) the tokens will be bound to, made when sign-in started. */
+  dpopKey?: JWK;
 }
 
 /** More pending transactions than this in one browser means something is looping: start over. */
@@ -30,7 +36,13 @@ export class LoginTransactions {
   readonly #ttlMs: number;
   readonly #cookieOptions: CookieSerializeOptions;
 
-  constructor(options: { secrets: readonly string[]; sessionCookieName: string; ttlMs: number }) {
+  constructor(options: {
+    secrets: readonly string[];
+    sessionCookieName: string;
+    ttlMs: number;
+    /** The response comes back as a cross-site POST (form_post response modes). */
+    crossSitePost: boolean;
+  }) {
     this.#aead = new Aead(options.secrets, 'login-transaction');
     this.#prefix = `${options.sessionCookieName}-login-`;
     this.#ttlMs = options.ttlMs;
@@ -38,7 +50,7 @@ export class LoginTransactions {
       path: '/',
       httpOnly: true,
       secure: true,
-      sameSite: 'lax',
+      sameSite: options.crossSitePost ? 'none' : 'lax',
       maxAge: Math.ceil(options.ttlMs / 1000),
     };
   }
@@ -63,7 +75,7 @@ export class LoginTransactions {
     // The name is the associated data: a transaction sealed for one state opens under no other.
     const payload = this.#aead.openJson(sealed, name) as Partial<LoginTransaction> | undefined;
     if (!payload || payload.state !== state) return undefined;
-    const { nonce, codeVerifier, returnTo, previousSessionId } = payload;
+    const { nonce, codeVerifier, returnTo, previousSessionId, dpopKey } = payload;
     if (typeof nonce !== 'string' || typeof codeVerifier !== 'string' || typeof returnTo !== 'string') {
       return undefined;
     }
@@ -73,6 +85,7 @@ export class LoginTransactions {
       codeVerifier,
       returnTo,
       previousSessionId: typeof previousSessionId === 'string' ? previousSessionId : undefined,
+      dpopKey: typeof dpopKey === 'object' && dpopKey !== null ? dpopKey : undefined,
     };
   }
 

@@ -31,9 +31,12 @@ const NOT_FORWARDED = new Set([
   'x-forwarded-prefix',
   'x-real-ip',
   'x-csrf',
+  // Proof of possession is Gatehouse's to give, never the browser's.
+  'dpop',
 ]);
 
-const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie']);
+/** Set-Cookie: an upstream must not plant cookies on the app's origin; DPoP-Nonce is for Gatehouse's proofs. */
+const NOT_RETURNED = new Set([...HOP_BY_HOP, 'set-cookie', 'dpop-nonce']);
 
 export interface ForwardContext {
   clientIp: string;

@@ -11,6 +11,7 @@ import type { Credential } from '../tokens/token-manager.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { checkedRestPath } from './path.js';
 import { Upstream, type ForwardRequest } from './upstream.js';
+import { upstreamTls } from './upstream-tls.js';
 
 export class ProxiedRoute {
   /** basePath + route.path, e.g. "/api/orders". */
@@ -26,7 +27,12 @@ export class ProxiedRoute {
     config: GatehouseConfig,
   ) {
     this.prefix = `${config.basePath}${route.path}`;
-    this.upstream = new Upstream(route.upstream, route.timeout, route.maxBodySize);
+    this.upstream = new Upstream(
+      route.upstream,
+      route.timeout,
+      route.maxBodySize,
+      upstreamTls(config, route, `routes[${config.routes.indexOf(route)}]`),
+    );
     const publicUrl = new URL(config.publicUrl);
     this.#publicHost = publicUrl.host;
     this.#publicProto = publicUrl.protocol.slice(0, -1);
@@ -66,13 +72,7 @@ export class ProxiedRoute {
         requestId: context.requestId,
       }),
     };
-    authorize(forward, context.credential);
+    this.upstream.authorize(forward, context.credential);
     return forward;
   }
-}
-
-/** Sets the credential on an upstream request. */
-export function authorize(forward: ForwardRequest, credential: Credential | undefined): void {
-  // token_type is case-insensitive (RFC 6749 §5.1); send the canonical scheme.
-  if (credential) forward.headers.authorization = `Bearer ${credential.token.accessToken}`;
 }

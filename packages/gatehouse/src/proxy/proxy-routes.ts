@@ -1,13 +1,14 @@
 /**
  * The configured API routes: basePath + route.path (and everything below it) streams to the
  * route's upstream after the session and anti-forgery checks, with the right token attached.
- * An upstream 401 gets one token refresh and, when the request has no body to replay, one retry.
+ * An upstream 401 gets one token refresh and, when the request has no body to replay, one retry;
+ * a DPoP upstream's `use_dpop_nonce` 401 gets one retry with a proof carrying its nonce.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { GatehouseError } from '../errors.js';
 import type { Services } from '../services.js';
-import { ProxiedRoute, authorize } from './proxied-route.js';
-import { hasBody, type ForwardRequest } from './upstream.js';
+import type { ProxiedRoute } from './proxied-route.js';
+import { hasBody, type Answer, type ForwardRequest } from './upstream.js';
 
 /** Which upstream answers are held back rather than relayed: a 401 to a token that can be renewed. */
 const isUnauthorized = (status: number) => status === 401;
@@ -37,12 +38,12 @@ export async function proxyRoutes(
       reply: FastifyReply,
       forward: ForwardRequest,
       holdBack: (status: number) => boolean,
-    ): Promise<number> => {
+    ): Promise<Answer> => {
       const end = tracing?.upstreamCall(request, forward.headers, target);
       try {
-        const status = await upstream.relay(request, reply, forward, { holdBack, closing });
-        end?.(status);
-        return status;
+        const answer = await upstream.relay(request, reply, forward, { holdBack, closing });
+        end?.(answer.status);
+        return answer;
       } catch (error) {
         end?.(error as Error);
         throw error;
@@ -67,14 +68,22 @@ export async function proxyRoutes(
         requestId: request.id,
         credential,
       });
-      const status = await call(request, reply, forward, credential ? isUnauthorized : never);
-      if (status !== 401 || !credential) return reply;
+      let answer = await call(request, reply, forward, credential ? isUnauthorized : never);
+      // A DPoP upstream may hand out a new nonce with any answer, or demand one with a 401.
+      const nonceDemanded = credential?.dpop !== undefined && upstream.tookNonce(answer.headers);
+      if (answer.status !== 401 || !credential) return reply;
+      const replayable = !hasBody(request);
+      if (nonceDemanded && replayable) {
+        upstream.authorize(forward, credential);
+        answer = await call(request, reply, forward, isUnauthorized);
+        if (answer.status !== 401) return reply;
+      }
 
       // The upstream refused the token: refresh once, and retry once if the request can be replayed.
       const renewed = await tokens.renew(route, session, credential);
-      if (renewed && !hasBody(request)) {
-        authorize(forward, renewed);
-        if ((await call(request, reply, forward, isUnauthorized)) !== 401) return reply;
+      if (renewed && replayable) {
+        upstream.authorize(forward, renewed);
+        if ((await call(request, reply, forward, isUnauthorized)).status !== 401) return reply;
       }
       throw new GatehouseError('upstream_unauthorized', {
         detail: renewed ? 'upstream refused a refreshed token' : 'upstream refused the token',

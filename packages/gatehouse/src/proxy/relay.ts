@@ -21,9 +21,10 @@ export interface RelayOptions {
 /** Why an upstream call was abandoned: the browser closed its connection first. */
 export class ClientGone extends Error {}
 
-/** An undici dispatch handler; `done` settles with the status, or with the error that came before any byte was relayed. */
+/** An undici dispatch handler; `done` settles once the answer is relayed, or with the error that came before any byte was. */
 export class Relay implements Dispatcher.DispatchHandler {
-  status = 0;
+  /** The upstream's status and headers, once they arrived. */
+  readonly answer: { status: number; headers: IncomingHttpHeaders } = { status: 0, headers: {} };
   /** Where the body goes once the answer is relayed: the socket's response, or a stream Fastify sends. */
   #sink: Writable | undefined;
   #controller: Dispatcher.DispatchController | undefined;
@@ -52,7 +53,8 @@ export class Relay implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    this.status = statusCode;
+    this.answer.status = statusCode;
+    this.answer.headers = headers;
     if (this.options.holdBack(statusCode)) return;
     const { reply, options } = this;
     if (setsCookies(reply)) {

@@ -5,8 +5,12 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Transform, type Readable } from 'node:stream';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { GatehouseError } from '../errors.js';
+import type { TlsConnectOptions } from '../keys/tls-material.js';
+import { requestedNonce } from '../tokens/dpop.js';
+import type { Credential } from '../tokens/token-manager.js';
 import { Relay, type RelayOptions } from './relay.js';
 
 export interface ForwardRequest {
@@ -19,31 +23,69 @@ export interface ForwardRequest {
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const CLIENT_BODY_CODES = new Set(['UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
 
+/** An upstream's answer: its status, and its headers (for the caller to decide on a retry). */
+export interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+}
+
 export class Upstream {
   readonly basePath: string;
+  readonly origin: string;
   readonly #pool: Pool;
   readonly #timeoutMs: number;
-
   readonly #maxBodySize: number;
+  /** The nonce this upstream last asked DPoP proofs to carry (RFC 9449 §9). */
+  #dpopNonce: string | undefined;
 
-  constructor(baseUrl: string, timeoutMs: number, maxBodySize: number) {
+  /** `tls`: extra CAs, and the client certificate for mTLS-bound tokens. */
+  constructor(baseUrl: string, timeoutMs: number, maxBodySize: number, tls?: TlsConnectOptions) {
     this.#maxBodySize = maxBodySize;
     const url = new URL(baseUrl);
     this.basePath = url.pathname.replace(/\/$/, '');
+    this.origin = url.origin;
     this.#timeoutMs = timeoutMs;
     this.#pool = new Pool(url.origin, {
-      connect: { timeout: Math.min(timeoutMs, 10_000) },
+      connect: { timeout: Math.min(timeoutMs, 10_000), ...tls },
       keepAliveTimeout: 30_000,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
   }
 
-  /** Sends `forward` upstream with the browser's body (if any) and relays the answer (relay.ts); resolves with its status once complete. */
-  relay(request: FastifyRequest, reply: FastifyReply, forward: ForwardRequest, options: RelayOptions): Promise<number> {
+  /**
+   * Sets the credential on a request to this upstream: `Bearer`, or for a DPoP-bound token `DPoP`
+   * with a fresh proof for exactly this method and URL (and the upstream's latest nonce).
+   */
+  authorize(forward: ForwardRequest, credential: Credential | undefined): void {
+    if (!credential) return;
+    const { accessToken } = credential.token;
+    // token_type is case-insensitive (RFC 6749 §5.1); send the canonical scheme.
+    if (!credential.dpop) {
+      forward.headers.authorization = `Bearer ${accessToken}`;
+      return;
+    }
+    const queryAt = forward.path.indexOf('?');
+    const htu = this.origin + (queryAt === -1 ? forward.path : forward.path.slice(0, queryAt));
+    forward.headers.authorization = `DPoP ${accessToken}`;
+    forward.headers.dpop = credential.dpop.proof(forward.method, htu, accessToken, this.#dpopNonce);
+  }
+
+  /**
+   * Notes the nonce an answer carries. True when the answer was a `use_dpop_nonce` challenge, so
+   * the call is worth one retry with a new proof.
+   */
+  tookNonce(headers: IncomingHttpHeaders): boolean {
+    const nonce = headers['dpop-nonce'];
+    if (typeof nonce === 'string') this.#dpopNonce = nonce;
+    return requestedNonce(headers) !== undefined;
+  }
+
+  /** Sends `forward` upstream with the browser's body (if any) and relays the answer (relay.ts); resolves once complete. */
+  relay(request: FastifyRequest, reply: FastifyReply, forward: ForwardRequest, options: RelayOptions): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const relay = new Relay(request, reply, options, (error) =>
-        error ? reject(upstreamError(error)) : resolve(relay.status),
+        error ? reject(upstreamError(error)) : resolve(relay.answer),
       );
       this.#pool.dispatch(
         {

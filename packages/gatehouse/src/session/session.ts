@@ -1,6 +1,6 @@
 /** The session model: what Gatehouse keeps server-side for one signed-in browser. */
 import { randomBytes } from 'node:crypto';
-import { decodeJwt } from 'jose';
+import { decodeJwt, type JWK } from 'jose';
 
 /** Tokens from the provider. They never leave the server. */
 export interface TokenSet {
@@ -23,6 +23,8 @@ export interface SessionData {
   /** The provider's session id (`sid` claim), for back-channel logout. */
   sid?: string;
   tokens: TokenSet;
+  /** The private DPoP key the tokens are bound to (senderConstraint "dpop"): sealed with the session, so every instance can prove possession. */
+  dpopKey?: JWK;
   /** Epoch milliseconds of sign-in. */
   createdAt: number;
   /** Epoch milliseconds of the last recorded activity (recorded at most once per touch interval). */

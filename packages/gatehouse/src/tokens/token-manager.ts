@@ -15,6 +15,7 @@ import type { OidcClient } from '../oidc/client.js';
 import type { Metrics, RefreshOutcome } from '../ops/metrics.js';
 import type { ActiveSession, SessionManager } from '../session/session-manager.js';
 import type { SessionData, TokenSet } from '../session/session.js';
+import { DpopKey, isDpopBound } from './dpop.js';
 import { SingleFlight } from './single-flight.js';
 
 /** Which token a route (or an extension's upstream) carries. */
@@ -23,6 +24,8 @@ export type TokenChoice = Pick<RouteConfig, 'token' | 'scope'>;
 export interface Credential {
   kind: 'user' | 'client';
   token: TokenSet;
+  /** The key that proves possession of a DPoP-bound token; undefined for a bearer token. */
+  dpop?: DpopKey;
 }
 
 /** After an upstream 401, a token younger than this is not refreshed again (the API refuses it for another reason). */
@@ -59,10 +62,19 @@ export class TokenManager {
   async credentialFor(route: TokenChoice, session: ActiveSession | undefined): Promise<Credential | undefined> {
     if (route.token === 'none') return undefined;
     if (session && (route.token === 'user' || route.token === 'user-or-client')) {
-      return { kind: 'user', token: await this.userTokens(session) };
+      return this.#userCredential(session, await this.userTokens(session));
     }
     if (route.token === 'user') throw new GatehouseError('unauthenticated');
-    return { kind: 'client', token: await this.clientTokens(route.scope) };
+    return this.#clientCredential(await this.clientTokens(route.scope));
+  }
+
+  #userCredential(session: ActiveSession, token: TokenSet): Credential {
+    const key = session.data.dpopKey;
+    return { kind: 'user', token, dpop: key && isDpopBound(token.tokenType) ? DpopKey.fromJwk(key) : undefined };
+  }
+
+  #clientCredential(token: TokenSet): Credential {
+    return { kind: 'client', token, dpop: isDpopBound(token.tokenType) ? this.oidc.clientDpopKey : undefined };
   }
 
   /**
@@ -77,11 +89,11 @@ export class TokenManager {
     // A token that expired on the way (or is about to: clocks differ) is renewed whatever its age.
     const expiring = used.token.expiresAt !== undefined && used.token.expiresAt - Date.now() < EXPIRY_MARGIN_MS;
     if (!expiring && Date.now() - used.token.obtainedAt < MIN_TOKEN_AGE_FOR_RENEWAL_MS) return undefined;
-    const token =
+    const renewed =
       used.kind === 'user' && session
-        ? await this.userTokens(session, used.token.accessToken)
-        : await this.clientTokens(route.scope, used.token.accessToken);
-    return token.accessToken === used.token.accessToken ? undefined : { kind: used.kind, token };
+        ? this.#userCredential(session, await this.userTokens(session, used.token.accessToken))
+        : this.#clientCredential(await this.clientTokens(route.scope, used.token.accessToken));
+    return renewed.token.accessToken === used.token.accessToken ? undefined : renewed;
   }
 
   /**
@@ -134,7 +146,7 @@ export class TokenManager {
     if (current.tokens.accessToken !== stale && this.#isFresh(current.tokens)) return current.tokens;
     let refreshed: TokenSet;
     try {
-      refreshed = await this.oidc.refresh(current.tokens);
+      refreshed = await this.oidc.refresh(current.tokens, current.dpopKey);
       this.metrics?.refreshes.inc({ outcome: 'success' });
     } catch (error) {
       const code = error instanceof GatehouseError ? error.code : undefined;

@@ -32,6 +32,8 @@ export interface StackOptions {
   idp?: Partial<DemoIdpOptions>;
   /** How the client is registered at the provider (Gatehouse's own setting is in `gatehouse`). */
   registeredClientAuth?: 'client_secret_basic' | 'client_secret_post';
+  /** Changes Gatehouse's registration at the provider (auth method, keys, DPoP...). */
+  client?: (registration: DemoClient, app: string) => DemoClient;
   /** Receives Gatehouse's log lines instead of standard output. */
   logStream?: { write(line: string): void };
   /** Merged over the default Gatehouse configuration (top-level keys replace, oidc/session merge). */
@@ -81,9 +83,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const app = `http://127.0.0.1:${port}`;
   const clientSecret = randomBytes(24).toString('base64url');
   const upstream = await startUpstream();
+  const registration = { ...testClient(app, clientSecret), tokenEndpointAuthMethod: options.registeredClientAuth };
   const idp = await startDemoIdp({
     publicHost: 'localhost',
-    clients: [{ ...testClient(app, clientSecret), tokenEndpointAuthMethod: options.registeredClientAuth }],
+    clients: [options.client ? options.client(registration, app) : registration],
     ...options.idp,
   });
   const defaults: GatehouseConfigInput = {

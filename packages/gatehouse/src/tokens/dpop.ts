@@ -1,0 +1,158 @@
+/**
+ * DPoP (RFC 9449): the key a session's tokens are bound to, and the proofs that show possession.
+ *
+ * Each session gets its own key pair, generated when sign-in starts and kept (private half
+ * included) in the sealed session, so every instance can sign for it. At the provider, openid-client
+ * sends the proofs (token and PAR endpoints, with its own nonce handling). Towards upstreams,
+ * Gatehouse signs one proof per call here, on the hot path: node:crypto's synchronous signer costs
+ * a fifth of jose's WebCrypto one, so the compact JWS is assembled here (header fixed per key,
+ * RFC 7515 encoding; the tests verify every proof with jose). `ath` is cached per access token.
+ */
+import {
+  createHash,
+  generateKeyPairSync,
+  randomFillSync,
+  sign,
+  type KeyObject,
+  createPrivateKey,
+  constants,
+} from 'node:crypto';
+import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
+import * as client from 'openid-client';
+
+export type DpopAlg = 'ES256' | 'PS256' | 'EdDSA';
+
+/** Proof lifetime is the verifier's business; `iat` is now, and `jti` is 128 random bits. */
+const JTI_BYTES = 16;
+
+export class DpopKey {
+  readonly alg: DpopAlg;
+  /** The private JWK, as stored in the session. */
+  readonly jwk: JWK;
+  readonly #privateKey: KeyObject;
+  readonly #publicJwk: JWK;
+  readonly #encodedHeader: string;
+  #ath: { token: string; hash: string } | undefined;
+  #handle: Promise<client.DPoPHandle> | undefined;
+
+  private constructor(privateKey: KeyObject, alg: DpopAlg) {
+    this.alg = alg;
+    this.#privateKey = privateKey;
+    this.jwk = privateKey.export({ format: 'jwk' }) as JWK;
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = this.jwk;
+    this.#publicJwk = publicJwk;
+    this.#encodedHeader = base64url(JSON.stringify({ typ: 'dpop+jwt', alg, jwk: publicJwk }));
+  }
+
+  /** A new key pair for a new session. */
+  static generate(alg: DpopAlg): DpopKey {
+    const { privateKey } =
+      alg === 'ES256'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : alg === 'PS256'
+          ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+          : generateKeyPairSync('ed25519');
+    return new DpopKey(privateKey, alg);
+  }
+
+  /** The key a session stored; the same object for the same key while it is in use (cached). */
+  static fromJwk(jwk: JWK): DpopKey {
+    const id = jwk.x ?? jwk.n ?? '';
+    let key = recent.get(id);
+    if (key) {
+      recent.delete(id); // move to the end: most recently used
+    } else {
+      const alg: DpopAlg = jwk.kty === 'EC' ? 'ES256' : jwk.kty === 'RSA' ? 'PS256' : 'EdDSA';
+      key = new DpopKey(createPrivateKey({ key: jwk as never, format: 'jwk' }), alg);
+      if (recent.size >= MAX_CACHED_KEYS) recent.delete(recent.keys().next().value!);
+    }
+    recent.set(id, key);
+    return key;
+  }
+
+  /** The RFC 7638 thumbprint of the public key (`dpop_jkt`, and the `cnf.jkt` of bound tokens). */
+  thumbprint(): Promise<string> {
+    return calculateJwkThumbprint(this.#publicJwk);
+  }
+
+  /**
+   * openid-client's handle for this key (it signs proofs at the provider and remembers the
+   * provider's nonce): one per key, so a session's nonce is remembered between its refreshes.
+   */
+  handle(configuration: client.Configuration): Promise<client.DPoPHandle> {
+    this.#handle ??= (async () => {
+      const privateKey = (await importJWK(this.jwk, this.alg, { extractable: false })) as CryptoKey;
+      const publicKey = (await importJWK(this.#publicJwk, this.alg, { extractable: true })) as CryptoKey;
+      return client.getDPoPHandle(configuration, { privateKey, publicKey });
+    })();
+    return this.#handle;
+  }
+
+  /** A proof for one call: `htu` is the target URL without query or fragment (RFC 9449 §4.2). */
+  proof(htm: string, htu: string, accessToken: string | undefined, nonce: string | undefined): string {
+    const claims: Record<string, string | number> = {
+      jti: nextJti(),
+      htm,
+      htu,
+      iat: Math.floor(Date.now() / 1000),
+    };
+    if (accessToken !== undefined) claims.ath = this.#accessTokenHash(accessToken);
+    if (nonce !== undefined) claims.nonce = nonce;
+    const input = `${this.#encodedHeader}.${base64url(JSON.stringify(claims))}`;
+    return `${input}.${this.#sign(Buffer.from(input)).toString('base64url')}`;
+  }
+
+  #sign(input: Buffer): Buffer {
+    if (this.alg === 'ES256') return sign('sha256', input, { key: this.#privateKey, dsaEncoding: 'ieee-p1363' });
+    if (this.alg === 'PS256') {
+      return sign('sha256', input, {
+        key: this.#privateKey,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: 32,
+      });
+    }
+    return sign(null, input, this.#privateKey);
+  }
+
+  #accessTokenHash(token: string): string {
+    if (this.#ath?.token !== token) {
+      this.#ath = { token, hash: createHash('sha256').update(token).digest('base64url') };
+    }
+    return this.#ath.hash;
+  }
+}
+
+/** Imported keys of recently active sessions: parsing a JWK per request would cost more than signing. */
+const MAX_CACHED_KEYS = 10_000;
+const recent = new Map<string, DpopKey>();
+
+/** Random bytes drawn in blocks: one call to the CSPRNG per 256 proofs instead of one each. */
+const jtiPool = Buffer.alloc(JTI_BYTES * 256);
+let jtiOffset = jtiPool.length;
+
+function nextJti(): string {
+  if (jtiOffset === jtiPool.length) {
+    randomFillSync(jtiPool);
+    jtiOffset = 0;
+  }
+  const jti = jtiPool.toString('base64url', jtiOffset, jtiOffset + JTI_BYTES);
+  jtiOffset += JTI_BYTES;
+  return jti;
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text).toString('base64url');
+}
+
+/** Whether a token must be presented with DPoP (token_type is case-insensitive, RFC 9449 §5). */
+export function isDpopBound(tokenType: string | undefined): boolean {
+  return tokenType !== undefined && tokenType.toLowerCase() === 'dpop';
+}
+
+/** From an upstream's 401: the nonce it wants when it asks for one (`WWW-Authenticate: DPoP error="use_dpop_nonce"`). */
+export function requestedNonce(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const nonce = headers['dpop-nonce'];
+  const challenge = [headers['www-authenticate'] ?? []].flat().join(', ');
+  if (typeof nonce !== 'string' || !/\bdpop\b[^]*\berror\s*=\s*"?use_dpop_nonce/i.test(challenge)) return undefined;
+  return nonce;
+}

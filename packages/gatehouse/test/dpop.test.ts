@@ -1,0 +1,191 @@
+/**
+ * DPoP (RFC 9449) against the real provider, which binds tokens to Gatehouse's per-session key, and
+ * a resource server that verifies every proof with jose (verifying-upstream.ts): sign-in binds the
+ * code and the tokens, each API call carries a fresh proof (htm, htu, ath, iat, a jti never used
+ * twice), refresh proves possession at the token endpoint, nonces from the provider and from the
+ * resource server are honoured with one retry and remembered, and the browser never sees a key.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeJwt } from 'jose';
+import { TestBrowser } from './support/browser.js';
+import { leakedTokens, signIn, startStack, type Stack } from './support/stack.js';
+import { startVerifyingUpstream, type VerifyingUpstream } from './support/verifying-upstream.js';
+
+/** The provider refuses tokens that are not DPoP-bound for this client, and demands nonces at its token and PAR endpoints. */
+const dpopProvider = {
+  features: { dPoP: { enabled: true, nonceSecret: Buffer.alloc(32, 7), requireNonce: () => true } },
+};
+
+async function dpopStack(
+  api: VerifyingUpstream,
+  extra: { pushed?: boolean; tokenTtlSeconds?: number } = {},
+): Promise<Stack> {
+  const stack = await startStack({
+    idp: {
+      ...dpopProvider,
+      features: {
+        ...dpopProvider.features,
+        ...(extra.pushed
+          ? { pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true } }
+          : {}),
+      },
+      accessTokenTtlSeconds: extra.tokenTtlSeconds ?? 60,
+    },
+    client: (registration) => ({ ...registration, metadata: { dpop_bound_access_tokens: true } }),
+    gatehouse: (d) => ({
+      ...d,
+      oidc: { ...d.oidc, senderConstraint: 'dpop', refreshSkew: '0s' },
+      routes: [
+        { path: '/orders', upstream: `${api.url}/orders` },
+        { path: '/plain', upstream: `${api.url}/plain`, token: 'none' },
+      ],
+    }),
+  });
+  api.trust({ issuer: stack.idp.issuer, audience: stack.idp.apiResource });
+  return stack;
+}
+
+describe('DPoP-bound tokens, with PAR', () => {
+  let api: VerifyingUpstream;
+  let stack: Stack;
+  before(async () => {
+    api = await startVerifyingUpstream({ mode: 'dpop' });
+    stack = await dpopStack(api, { pushed: true });
+  });
+  after(async () => {
+    await stack.close();
+    await api.close();
+  });
+
+  it('signs in with a DPoP-bound code and tokens, and every call carries a fresh proof the API verifies', async () => {
+    const browser = new TestBrowser();
+    const callback = await signIn(browser, stack);
+    assert.equal(callback.status, 302, callback.body);
+    const code = stack.idp.grants.find((g) => g.grantType === 'authorization_code' && g.ok)!;
+    assert.ok(code, 'the provider issued tokens');
+    const accessToken = code.tokens[0]!;
+    assert.equal(
+      typeof (decodeJwt(accessToken).cnf as { jkt?: unknown })?.jkt,
+      'string',
+      'the token is bound to a key',
+    );
+
+    const before = api.verdicts.length;
+    for (let i = 0; i < 3; i++) {
+      const response = await browser.api(`${stack.app}/api/orders/${i}?x=1`);
+      assert.equal(response.status, 200, response.body);
+    }
+    const post = await browser.api(`${stack.app}/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"item":1}',
+    });
+    assert.equal(post.status, 200, post.body);
+    const verdicts = api.verdicts.slice(before);
+    assert.deepEqual(
+      verdicts.map((v) => [v.method, v.path, v.ok]),
+      [
+        ['GET', '/orders/0', true],
+        ['GET', '/orders/1', true],
+        ['GET', '/orders/2', true],
+        ['POST', '/orders', true],
+      ],
+    );
+    assert.equal(new Set(verdicts.map((v) => v.jti)).size, 4, 'a new jti for every call');
+    assert.deepEqual(leakedTokens(browser, stack), []);
+    const seen = browser.seen.map((r) => r.body + JSON.stringify([...r.headers])).join('\n');
+    assert.doesNotMatch(seen, /"d":"|dpop\+jwt/i, 'no key and no proof reaches the browser');
+  });
+
+  it("refuses a browser-supplied DPoP header: the API only ever sees Gatehouse's proof", async () => {
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    const before = api.verdicts.length;
+    const forged = 'eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.AAAA';
+    const response = await browser.api(`${stack.app}/api/orders/1`, { headers: { dpop: forged } });
+    assert.equal(response.status, 200);
+    assert.equal(api.verdicts.length, before + 1);
+    assert.equal(api.verdicts.at(-1)!.ok, true);
+  });
+
+  it('retries once with the nonce a resource server demands, and remembers it', async () => {
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    api.demandNonce('rs-nonce-1');
+    try {
+      const before = api.verdicts.length;
+      const first = await browser.api(`${stack.app}/api/orders/a`);
+      assert.equal(first.status, 200, first.body);
+      assert.deepEqual(
+        api.verdicts.slice(before).map((v) => [v.ok, v.nonce]),
+        [
+          [false, undefined],
+          [true, 'rs-nonce-1'],
+        ],
+      );
+      const second = await browser.api(`${stack.app}/api/orders/b`);
+      assert.equal(second.status, 200);
+      assert.deepEqual(api.verdicts.at(-1), { ...api.verdicts.at(-1), ok: true, nonce: 'rs-nonce-1' });
+      assert.equal(api.verdicts.length, before + 3, 'the remembered nonce needs no second retry');
+    } finally {
+      api.demandNonce(undefined);
+    }
+  });
+
+  it('answers 401 without looping when the resource server keeps refusing the proof', async () => {
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    api.demandNonce('moving-target');
+    try {
+      // A body cannot be replayed: the 401 reaches the browser at once, and the nonce is remembered.
+      const before = api.verdicts.length;
+      const post = await browser.api(`${stack.app}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      assert.equal(post.status, 401);
+      assert.equal(JSON.parse(post.body).error, 'upstream_unauthorized');
+      assert.equal(api.verdicts.length, before + 1);
+      const retried = await browser.api(`${stack.app}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      assert.equal(retried.status, 200, 'the next call carries the nonce it was given');
+    } finally {
+      api.demandNonce(undefined);
+    }
+  });
+});
+
+describe('DPoP-bound tokens, refreshed', () => {
+  let api: VerifyingUpstream;
+  let stack: Stack;
+  before(async () => {
+    api = await startVerifyingUpstream({ mode: 'dpop' });
+    stack = await dpopStack(api, { tokenTtlSeconds: 2 });
+  });
+  after(async () => {
+    await stack.close();
+    await api.close();
+  });
+
+  it('binds the code by dpop_jkt without PAR, refreshes with a proof, and the new token is bound to the same key', async () => {
+    const browser = new TestBrowser();
+    assert.equal((await signIn(browser, stack)).status, 302);
+    const first = stack.idp.grants.filter((g) => g.ok && g.grantType === 'authorization_code').at(-1)!;
+    const jkt = (decodeJwt(first.tokens[0]!).cnf as { jkt: string }).jkt;
+    await sleep(2_200); // the access token expires
+
+    const refreshes = () => stack.idp.grants.filter((g) => g.grantType === 'refresh_token');
+    const response = await browser.api(`${stack.app}/api/orders/after-refresh`);
+    assert.equal(response.status, 200, response.body);
+    const refreshed = refreshes().filter((g) => g.ok);
+    assert.equal(refreshed.length, 1, 'one refresh');
+    assert.equal((decodeJwt(refreshed[0]!.tokens[0]!).cnf as { jkt: string }).jkt, jkt, 'same key');
+    assert.equal(api.verdicts.at(-1)!.ok, true);
+  });
+});
