@@ -75,6 +75,8 @@ export interface GrantRecord {
 
 export interface DemoIdp {
   issuer: string;
+  /** Where the provider itself listens (differs from the issuer when a proxy stands in front). */
+  listenUrl: string;
   /** Where the mTLS endpoint aliases are served (with `tls`). */
   mtlsOrigin?: string;
   provider: Provider;
@@ -179,6 +181,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
 
   return {
     issuer,
+    listenUrl: `${tls ? 'https' : 'http'}://${host}:${port}`,
     mtlsOrigin,
     provider,
     apiResource,
