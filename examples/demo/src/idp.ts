@@ -53,6 +53,8 @@ export interface DemoIdpOptions {
   issuer?: string;
   /** The provider's signing algorithm (default RS256). */
   signingAlg?: 'RS256' | 'PS256' | 'ES256';
+  /** Publish an RSA-OAEP-256 encryption key and accept encrypted request objects (JAR, RFC 9101 §6.1). */
+  encryption?: boolean;
   /**
    * Serve HTTPS with this certificate. The main listener asks for no client certificate; a second
    * listener, announced as mtls_endpoint_aliases, requires one (verified against `ca`, or
@@ -131,7 +133,12 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     use: 'sig',
   };
 
-  const provider = new Provider(issuer, configuration(options, apiResource, signingKey, mtlsOrigin));
+  const keys = [signingKey];
+  if (options.encryption) {
+    const { privateKey: decryption } = await generateKeyPair('RSA-OAEP-256', { extractable: true });
+    keys.push({ ...(await exportJWK(decryption)), kid: 'enc-1', alg: 'RSA-OAEP-256', use: 'enc' });
+  }
+  const provider = new Provider(issuer, configuration(options, apiResource, keys, mtlsOrigin));
   const grants: GrantRecord[] = [];
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const body = ctx.body as Record<string, unknown>;
@@ -216,9 +223,10 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
 function configuration(
   options: DemoIdpOptions,
   apiResource: string,
-  signingKey: JWK,
+  keys: JWK[],
   mtlsOrigin: string | undefined,
 ): Configuration {
+  const signingKey = keys[0]!;
   const accessTokenTtl = options.accessTokenTtlSeconds ?? 300;
   const mtlsPaths = {
     token_endpoint: '/token',
@@ -242,6 +250,12 @@ function configuration(
         : {}),
       ...c.metadata,
     })),
+    clientAuthMethods: [
+      'client_secret_basic',
+      'client_secret_post',
+      'private_key_jwt',
+      ...(mtlsOrigin ? ['tls_client_auth' as const, 'self_signed_tls_client_auth' as const] : []),
+    ],
     ...(mtlsOrigin
       ? {
           discovery: {
@@ -251,7 +265,7 @@ function configuration(
           },
         }
       : {}),
-    jwks: { keys: [signingKey] },
+    jwks: { keys },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     findAccount: async (_ctx, id) => {
       const user = findUser(id);

@@ -1,6 +1,7 @@
 /**
  * The ID token's signature, checked against the provider's JWKS on the one configured algorithm
- * (openid-client has already checked its claims: iss, aud, azp, exp, iat, nonce). It is checked
+ * (openid-client has already checked its claims: iss, aud, azp, exp, nonce, and that iat is
+ * present; an iat in the future is refused here, as neither library does). It is checked
  * here rather than by openid-client so that a `kid` the cached JWKS lacks makes Gatehouse fetch the
  * JWKS once more (the provider rotated its keys) before refusing the token; openid-client would
  * refuse for a minute after each fetch. Only the token endpoint (over TLS, with client
@@ -8,8 +9,11 @@
  *
  * An encrypted ID token (JWE) is decrypted here too, so the session keeps the signed token.
  */
-import { createRemoteJWKSet, customFetch, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { GatehouseError } from '../errors.js';
+
+/** Clock skew allowed between Gatehouse and the provider, as openid-client allows by default. */
+const CLOCK_TOLERANCE_S = 30;
 
 export interface IdTokenKeys {
   jwksUri: string;
@@ -35,13 +39,14 @@ export class IdTokenSignature {
   /** The signed ID token (decrypted first when it came encrypted), once its signature verifies. */
   async verified(idToken: string, step: string): Promise<string> {
     const signed = idToken.split('.').length === 5 ? await this.#decrypt(idToken, step) : idToken;
+    let payload: JWTPayload;
     try {
-      await jwtVerify(signed, this.#jwks, {
+      ({ payload } = await jwtVerify(signed, this.#jwks, {
         algorithms: [this.options.algorithm],
         issuer: this.options.issuer,
         audience: this.options.clientId,
-        clockTolerance: 30,
-      });
+        clockTolerance: CLOCK_TOLERANCE_S,
+      }));
     } catch (error) {
       const code = (error as { code?: string }).code ?? 'error';
       if (code === 'ERR_JWKS_TIMEOUT' || error instanceof TypeError) {
@@ -53,6 +58,12 @@ export class IdTokenSignature {
       throw new GatehouseError(step === 'refresh' ? 'session_expired' : 'login_failed', {
         cause: error,
         detail: `${step}: ID token signature refused (${code})`,
+      });
+    }
+    // OIDC Core §3.1.3.7 (10): iat must be plausible. jose checks it only against a maximum age.
+    if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) {
+      throw new GatehouseError(step === 'refresh' ? 'session_expired' : 'login_failed', {
+        detail: `${step}: ID token iat is missing or in the future`,
       });
     }
     return signed;

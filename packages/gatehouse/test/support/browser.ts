@@ -4,7 +4,7 @@
  * record of every response it received so tests can scan them for leaked tokens.
  */
 import { CookieJar } from 'tough-cookie';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 
 export interface SeenResponse {
   url: string;
@@ -31,6 +31,12 @@ export interface BrowserRequest {
 export class TestBrowser {
   readonly jar = new CookieJar();
   readonly seen: SeenResponse[] = [];
+  readonly #dispatcher: Agent | undefined;
+
+  /** `ca`: a test CA the browser trusts, for HTTPS servers of the tests' own PKI. */
+  constructor(options: { ca?: string } = {}) {
+    this.#dispatcher = options.ca ? new Agent({ connect: { ca: options.ca } }) : undefined;
+  }
 
   async request(url: string, init: BrowserRequest = {}): Promise<SeenResponse> {
     // Behind a load balancer the browser only ever sees the public origin, whichever instance answers.
@@ -50,7 +56,12 @@ export class TestBrowser {
       ...init.headers,
     };
     // undici.request rather than fetch(): fetch sets its own Sec-Fetch-* headers, a browser's would differ.
-    const response = await request(url, { method: method as 'GET', headers, body: init.body });
+    const response = await request(url, {
+      method: method as 'GET',
+      headers,
+      body: init.body,
+      dispatcher: this.#dispatcher,
+    });
     const responseHeaders = new Headers();
     for (const [name, value] of Object.entries(response.headers)) {
       for (const v of Array.isArray(value) ? value : [value ?? '']) responseHeaders.append(name, v);

@@ -169,7 +169,8 @@ export async function authorizationResponse(
     }
     const action = /action="([^"]+)"/.exec(response.body)?.[1];
     if (response.status !== 200 || !action) {
-      throw new Error(`unexpected page during sign-in: ${response.status} ${response.body.slice(0, 200)}`);
+      const text = response.body.replace(/<style[^]*?<\/style>|<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+      throw new Error(`unexpected page during sign-in: ${response.status} ${text.slice(0, 300)}`);
     }
     const formUrl = new URL(action, current).href;
     const credentials = { username: options.username ?? 'alice', password: options.password ?? 'alice' };
