@@ -321,6 +321,7 @@ function demoFeatures(
     devInteractions: { enabled: false },
     // Off unless a test asks: the demo is a plain provider (Gatehouse uses PAR wherever offered).
     pushedAuthorizationRequests: { enabled: false },
+    ...(options.encryption ? { encryption: { enabled: true } } : {}),
     ...(options.tls ? { mTLS: mutualTls() } : {}),
     // A client may revoke only its own tokens.
     revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },

@@ -34,6 +34,11 @@ export type AuthorizationResponse = { query: string } | { form: string };
 
 interface Discovered {
   configuration: client.Configuration;
+  /**
+   * The configuration that reads authorization responses. For JARM it is a second one: openid-client
+   * would otherwise rewrite every request's response_mode to "jwt" (losing "form_post.jwt").
+   */
+  responses: client.Configuration;
   form: RequestForm;
   idTokens: IdTokenSignature;
 }
@@ -88,23 +93,19 @@ export class OidcClient {
   async #discover(): Promise<Discovered> {
     const { issuer, clientId, idTokenSigningAlg, timeout, allowInsecureHttp, responseMode } = this.#config;
     const execute = allowInsecureHttp ? [client.allowInsecureRequests] : [];
+    const clientMetadata = {
+      id_token_signed_response_alg: idTokenSigningAlg,
+      ...(this.identity.presentsCertificate ? { use_mtls_endpoint_aliases: true } : {}),
+    };
+    const authentication = await this.identity.authentication();
     let configuration: client.Configuration;
     try {
       // discovery() checks that the document's issuer equals the configured one.
-      configuration = await client.discovery(
-        new URL(issuer),
-        clientId,
-        {
-          id_token_signed_response_alg: idTokenSigningAlg,
-          ...(this.identity.presentsCertificate ? { use_mtls_endpoint_aliases: true } : {}),
-        },
-        await this.identity.authentication(),
-        {
-          execute,
-          timeout: Math.ceil(timeout / 1000),
-          [client.customFetch]: this.identity.fetch as client.CustomFetch,
-        },
-      );
+      configuration = await client.discovery(new URL(issuer), clientId, clientMetadata, authentication, {
+        execute,
+        timeout: Math.ceil(timeout / 1000),
+        [client.customFetch]: this.identity.fetch as client.CustomFetch,
+      });
     } catch (error) {
       const translated = translateProviderError(error, 'idp_unavailable', 'discovery');
       throw translated.code === 'idp_unavailable'
@@ -112,14 +113,22 @@ export class OidcClient {
         : new GatehouseError('idp_unavailable', { cause: error, detail: 'discovery document rejected' });
     }
     const metadata = configuration.serverMetadata();
-    if (responseMode.endsWith('jwt')) client.useJwtResponseMode(configuration);
+    let responses = configuration;
+    if (responseMode.endsWith('jwt')) {
+      responses = new client.Configuration(metadata, clientId, clientMetadata, authentication);
+      responses[client.customFetch] = this.identity.fetch as client.CustomFetch;
+      responses.timeout = configuration.timeout;
+      for (const extension of execute) extension(responses);
+      client.useJwtResponseMode(responses);
+    }
     if (this.identity.decryptionKeys.length > 0) {
-      client.enableDecryptingResponses(configuration, undefined, ...(await this.identity.decryptionCryptoKeys()));
+      client.enableDecryptingResponses(responses, undefined, ...(await this.identity.decryptionCryptoKeys()));
     }
     if (!metadata.jwks_uri)
       throw new GatehouseError('idp_unavailable', { detail: 'the provider publishes no jwks_uri' });
     return {
       configuration,
+      responses,
       form: requestForm(this.#config, metadata, this.identity.signingKeys.length > 0),
       idTokens: new IdTokenSignature({
         jwksUri: metadata.jwks_uri,
@@ -177,7 +186,7 @@ export class OidcClient {
    * the configured redirect_uri, never the request's Host.
    */
   async finishLogin(response: AuthorizationResponse, transaction: LoginTransaction): Promise<LoginResult> {
-    const { configuration, idTokens } = await this.#discovered();
+    const { responses, idTokens } = await this.#discovered();
     const params = new URLSearchParams('query' in response ? response.query : response.form);
     // FAPI 2.0 §5.3.3.2(5): the RFC 9207 iss is required, advertised or not (a JARM response carries it inside).
     if (this.#config.profile === 'fapi2' && !params.has('iss') && !params.has('response')) {
@@ -186,7 +195,7 @@ export class OidcClient {
     const dpop = transaction.dpopKey ? DpopKey.fromJwk(transaction.dpopKey) : undefined;
     try {
       const tokens = await client.authorizationCodeGrant(
-        configuration,
+        responses,
         this.#currentUrl(response),
         {
           pkceCodeVerifier: transaction.codeVerifier,
@@ -195,7 +204,7 @@ export class OidcClient {
           idTokenExpected: true,
         },
         undefined,
-        { DPoP: dpop && (await dpop.handle(configuration)) },
+        { DPoP: dpop && (await dpop.handle(responses)) },
       );
       const claims = tokens.claims();
       if (!claims || !tokens.id_token) {

@@ -73,7 +73,9 @@ export async function proxyRoutes(
       const nonceDemanded = credential?.dpop !== undefined && upstream.tookNonce(answer.headers);
       if (answer.status !== 401 || !credential) return reply;
       const replayable = !hasBody(request);
-      if (nonceDemanded && replayable) {
+      if (nonceDemanded) {
+        // The token is fine; the proof lacked the nonce. A body cannot be sent twice: the next call will carry it.
+        if (!replayable) throw new GatehouseError('upstream_unauthorized', { detail: 'upstream demanded a DPoP nonce' });
         upstream.authorize(forward, credential);
         answer = await call(request, reply, forward, isUnauthorized);
         if (answer.status !== 401) return reply;

@@ -147,22 +147,26 @@ export interface SignInOptions {
   returnTo?: string;
 }
 
+/** How the provider hands the authorization response back: a redirect, or (form_post) a page that POSTs it. */
+export type ProviderAnswer = { url: URL } | { url: URL; form: string };
+
 /**
  * Drives a sign-in through the provider's own login form, like a user would, up to the point where
- * the provider sends the browser back; returns that callback URL without visiting it.
+ * the provider sends the browser back; returns that answer without delivering it.
  */
-export async function authorizationResponse(
+export async function providerAnswer(
   browser: TestBrowser,
   stack: SignInTarget,
   options: SignInOptions = {},
-): Promise<URL> {
+): Promise<ProviderAnswer> {
   const query = options.returnTo === undefined ? '' : `?returnTo=${encodeURIComponent(options.returnTo)}`;
+  const callbackUrl = `${stack.app}/api/auth/callback`;
   let current = `${stack.app}/api/auth/login${query}`;
   let response = await browser.request(current, { navigate: true });
   for (let steps = 0; steps < 20; steps++) {
     if (isRedirect(response.status)) {
       const next = new URL(response.headers.get('location')!, current);
-      if (next.href.startsWith(`${stack.app}/api/auth/callback`)) return next;
+      if (next.href.startsWith(callbackUrl)) return { url: next };
       response = await browser.request(next.href, { navigate: true, from: current });
       current = next.href;
       continue;
@@ -172,18 +176,43 @@ export async function authorizationResponse(
       const text = response.body.replace(/<style[^]*?<\/style>|<[^>]+>/g, ' ').replace(/\s+/g, ' ');
       throw new Error(`unexpected page during sign-in: ${response.status} ${text.slice(0, 300)}`);
     }
-    const formUrl = new URL(action, current).href;
+    const formUrl = new URL(unescapeHtml(action), current);
+    // The provider's auto-submitting form_post page: its hidden inputs are the response.
+    if (formUrl.href === callbackUrl) return { url: formUrl, form: hiddenInputs(response.body) };
     const credentials = { username: options.username ?? 'alice', password: options.password ?? 'alice' };
-    response = await browser.request(formUrl, {
+    response = await browser.request(formUrl.href, {
       method: 'POST',
       navigate: true,
       from: current,
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams(credentials).toString(),
     });
-    current = formUrl;
+    current = formUrl.href;
   }
   throw new Error('sign-in did not come back to the callback');
+}
+
+/** The callback URL the provider redirects to (query response modes). */
+export async function authorizationResponse(
+  browser: TestBrowser,
+  stack: SignInTarget,
+  options: SignInOptions = {},
+): Promise<URL> {
+  const answer = await providerAnswer(browser, stack, options);
+  if ('form' in answer) throw new Error('the provider answered with form_post');
+  return answer.url;
+}
+
+/** Delivers the provider's answer to the callback, as the browser would: a cross-site navigation (GET, or POST for form_post). */
+export function deliver(browser: TestBrowser, stack: SignInTarget, answer: ProviderAnswer): Promise<SeenResponse> {
+  if (!('form' in answer)) return browser.request(answer.url.href, { navigate: true, from: stack.idp.issuer });
+  return browser.request(answer.url.href, {
+    method: 'POST',
+    navigate: true,
+    from: stack.idp.issuer,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: answer.form,
+  });
 }
 
 /** Signs in completely; returns Gatehouse's answer at the callback (a redirect to returnTo). */
@@ -192,8 +221,22 @@ export async function signIn(
   stack: SignInTarget,
   options: SignInOptions = {},
 ): Promise<SeenResponse> {
-  const callback = await authorizationResponse(browser, stack, options);
-  return browser.request(callback.href, { navigate: true, from: stack.idp.issuer });
+  return deliver(browser, stack, await providerAnswer(browser, stack, options));
+}
+
+function unescapeHtml(text: string): string {
+  return text.replace(
+    /&(amp|quot|lt|gt|#39|#x27);/g,
+    (_, name: string) => ({ amp: '&', quot: '"', lt: '<', gt: '>', '#39': "'", '#x27': "'" })[name]!,
+  );
+}
+
+function hiddenInputs(html: string): string {
+  const form = new URLSearchParams();
+  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
+    form.append(unescapeHtml(name!), unescapeHtml(value!));
+  }
+  return form.toString();
 }
 
 /** Every token the provider issued that appears in anything the browser received. */
