@@ -75,7 +75,8 @@ export async function proxyRoutes(
       const replayable = !hasBody(request);
       if (nonceDemanded) {
         // The token is fine; the proof lacked the nonce. A body cannot be sent twice: the next call will carry it.
-        if (!replayable) throw new GatehouseError('upstream_unauthorized', { detail: 'upstream demanded a DPoP nonce' });
+        if (!replayable)
+          throw new GatehouseError('upstream_unauthorized', { detail: 'upstream demanded a DPoP nonce' });
         upstream.authorize(forward, credential);
         answer = await call(request, reply, forward, isUnauthorized);
         if (answer.status !== 401) return reply;
