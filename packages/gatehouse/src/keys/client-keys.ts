@@ -138,23 +138,26 @@ function defaultAlg(key: KeyObject, use: KeyUse, rsaSigning: 'RS256' | 'PS256'):
 function checkAlgFitsKey(key: KeyObject, alg: string, use: KeyUse): void {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
-  if (type === 'rsa') {
-    if (!/^(RS|PS)256$|^RSA-OAEP/.test(alg)) throw new Error(`${alg} does not fit an RSA key`);
-    if ((details.modulusLength ?? 0) < MIN_RSA_BITS) {
-      throw new Error(`RSA keys must have at least ${MIN_RSA_BITS} bits (this one has ${details.modulusLength})`);
-    }
-    return;
+  const fits =
+    type === 'rsa'
+      ? use === 'sig'
+        ? /^(RS|PS)256$/.test(alg)
+        : alg.startsWith('RSA-OAEP')
+      : type === 'ec'
+        ? use === 'sig'
+          ? alg === 'ES256'
+          : alg.startsWith('ECDH-ES')
+        : type === 'ed25519' && use === 'sig' && alg === 'EdDSA';
+  if (!fits) throw new Error(`${alg} does not fit ${KEY_NAMES[type ?? ''] ?? `a ${type}`} key`);
+  if (type === 'rsa' && (details.modulusLength ?? 0) < MIN_RSA_BITS) {
+    throw new Error(`RSA keys must have at least ${MIN_RSA_BITS} bits (this one has ${details.modulusLength})`);
   }
-  if (type === 'ec') {
-    if (use === 'sig' && (alg !== 'ES256' || details.namedCurve !== 'prime256v1')) {
-      throw new Error(`ES256 needs a P-256 key (this one is ${details.namedCurve}, alg ${alg})`);
-    }
-    if (use === 'enc' && !alg.startsWith('ECDH-ES')) throw new Error(`${alg} does not fit an EC key`);
-    return;
+  if (type === 'ec' && use === 'sig' && details.namedCurve !== 'prime256v1') {
+    throw new Error(`ES256 needs a P-256 key (this one is on ${details.namedCurve})`);
   }
-  if (type === 'ed25519' && alg === 'EdDSA' && use === 'sig') return;
-  throw new Error(`${alg} does not fit a ${type} key`);
 }
+
+const KEY_NAMES: Record<string, string> = { rsa: 'an RSA', ec: 'an EC', ed25519: 'an Ed25519' };
 
 function ownKid(entry: KeyEntry): string | undefined {
   const text = entry.file === undefined ? entry.key! : readKeyFile(entry.file);
