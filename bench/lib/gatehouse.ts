@@ -30,6 +30,8 @@ export interface GatehouseSetup {
   keyPrefix: string;
   workers?: number;
   refreshSkew?: string;
+  /** More `oidc` settings, over the ones above (lib/profiles.ts); undefined removes one. */
+  oidc?: Record<string, unknown>;
   /** Run under `node --cpu-prof`, writing the profile here when it exits. */
   cpuProfDir?: string;
 }
@@ -64,6 +66,7 @@ export function gatehouseConfig(setup: GatehouseSetup, secrets: string[]): objec
       allowInsecureHttp: true,
       scopes: ['openid', 'profile', 'email', 'offline_access', 'orders:read'],
       ...(setup.refreshSkew ? { refreshSkew: setup.refreshSkew } : {}),
+      ...setup.oidc,
     },
     session: {
       store: setup.mode,

@@ -6,21 +6,31 @@
  *
  * Besides the demo's own record of grants, every token-endpoint call is logged here with the time
  * and the provider's grant id: each sign-in of a fresh browser is a grant of its own, so the grant
- * id names the session whose refresh token was used.
+ * id names the session whose refresh token was used. The log also says how the client
+ * authenticated, what kind of token it got (Bearer or DPoP) and the ID token's algorithm, and has
+ * an entry for every pushed authorization request (type `par`): proof that a target signs in the
+ * way its profile says, not merely that it signs in (lib/profiles.ts).
  */
+import { decodeProtectedHeader } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import LRU from 'oidc-provider/lib/helpers/lru.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
-import { startDemoIdp, type DemoClient, type DemoIdp } from '../../examples/demo/src/idp.js';
+import { startDemoIdp, type DemoIdp, type DemoIdpOptions } from '../../examples/demo/src/idp.js';
 
 export interface GrantEvent {
   at: number;
+  /** The grant type, or `par` for a pushed authorization request. */
   type: string;
   clientId: string | undefined;
   grantId: string | undefined;
   ok: boolean;
   error?: string;
+  /** The client's registered authentication method (the provider accepts no other). */
+  clientAuth?: string;
+  /** Issued tokens only: `Bearer` or `DPoP` (bound to the key of the request's DPoP proof). */
+  tokenType?: string;
+  idTokenAlg?: string;
 }
 
 export interface BenchIdp {
@@ -35,11 +45,12 @@ interface Entities {
   AuthorizationCode?: { grantId?: string };
 }
 
-export async function startIdp(options: {
-  clients: DemoClient[];
-  accessTokenTtlSeconds: number;
-  rotateRefreshTokens: boolean;
-}): Promise<BenchIdp> {
+export async function startIdp(
+  options: Pick<DemoIdpOptions, 'clients' | 'signingAlg' | 'features'> & {
+    accessTokenTtlSeconds: number;
+    rotateRefreshTokens: boolean;
+  },
+): Promise<BenchIdp> {
   const demo = await startDemoIdp({ publicHost: 'localhost', ...options });
   // The demo provider keeps grants, sessions and tokens in oidc-provider's development memory
   // adapter, an LRU of 1,000 to 2,000 records. Two hundred sign-ins (about eight records each) are
@@ -49,22 +60,31 @@ export async function startIdp(options: {
   const store = new LRU({ maxSize: 10_000_000 });
   instance(demo.provider).Adapter = (model: string) => new MemoryAdapter(model, store);
   const events: GrantEvent[] = [];
-  const record = (ctx: KoaContextWithOIDC, ok: boolean, error?: string) => {
+  const record = (ctx: KoaContextWithOIDC, type: string, ok: boolean, error?: string) => {
     const entities = ctx.oidc.entities as Entities;
+    const body = (ok ? ctx.body : {}) as { token_type?: string; id_token?: string };
     events.push({
       at: Date.now(),
-      type: String(ctx.oidc.params?.grant_type),
+      type,
       clientId: ctx.oidc.client?.clientId,
       grantId: (entities.RefreshToken ?? entities.AuthorizationCode)?.grantId,
       ok,
       error,
+      clientAuth: ctx.oidc.client?.clientAuthMethod,
+      tokenType: body.token_type,
+      idTokenAlg: body.id_token ? decodeProtectedHeader(body.id_token).alg : undefined,
     });
   };
-  demo.provider.on('grant.success', (ctx: KoaContextWithOIDC) => record(ctx, true));
-  demo.provider.on(
-    'grant.error',
-    (ctx: KoaContextWithOIDC, error: { error?: string; error_description?: string; error_detail?: string }) =>
-      record(ctx, false, `${error.error}: ${error.error_detail ?? error.error_description}`),
+  type ErrorOut = { error?: string; error_description?: string; error_detail?: string };
+  const describe = (error: ErrorOut) => `${error.error}: ${error.error_detail ?? error.error_description}`;
+  const grantType = (ctx: KoaContextWithOIDC) => String(ctx.oidc.params?.grant_type);
+  demo.provider.on('grant.success', (ctx: KoaContextWithOIDC) => record(ctx, grantType(ctx), true));
+  demo.provider.on('grant.error', (ctx: KoaContextWithOIDC, error: ErrorOut) =>
+    record(ctx, grantType(ctx), false, describe(error)),
+  );
+  demo.provider.on('pushed_authorization_request.success', (ctx: KoaContextWithOIDC) => record(ctx, 'par', true));
+  demo.provider.on('pushed_authorization_request.error', (ctx: KoaContextWithOIDC, error: ErrorOut) =>
+    record(ctx, 'par', false, describe(error)),
   );
   return { demo, issuer: demo.issuer, events, close: () => demo.close() };
 }

@@ -10,6 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { TestBrowser } from './support/browser.js';
+import type { GatehouseConfigInput } from '../src/config/schema.js';
+import { REDIS_URL, redisUnavailable, testPrefix } from './support/redis.js';
 import { leakedTokens, signIn, startStack, type Stack } from './support/stack.js';
 import { startVerifyingUpstream, type VerifyingUpstream } from './support/verifying-upstream.js';
 
@@ -18,9 +20,11 @@ const dpopProvider = {
   features: { dPoP: { enabled: true, nonceSecret: Buffer.alloc(32, 7), requireNonce: () => true } },
 };
 
+const skipRedis = await redisUnavailable();
+
 async function dpopStack(
   api: VerifyingUpstream,
-  extra: { pushed?: boolean; tokenTtlSeconds?: number } = {},
+  extra: { pushed?: boolean; tokenTtlSeconds?: number; session?: Partial<GatehouseConfigInput['session']> } = {},
 ): Promise<Stack> {
   const stack = await startStack({
     idp: {
@@ -37,6 +41,7 @@ async function dpopStack(
     gatehouse: (d) => ({
       ...d,
       oidc: { ...d.oidc, senderConstraint: 'dpop', refreshSkew: '0s' },
+      session: { ...d.session, ...extra.session },
       routes: [
         { path: '/orders', upstream: `${api.url}/orders` },
         { path: '/plain', upstream: `${api.url}/plain`, token: 'none' },
@@ -187,5 +192,57 @@ describe('DPoP-bound tokens, refreshed', () => {
     assert.equal(refreshed.length, 1, 'one refresh');
     assert.equal((decodeJwt(refreshed[0]!.tokens[0]!).cnf as { jkt: string }).jkt, jkt, 'same key');
     assert.equal(api.verdicts.at(-1)!.ok, true);
+  });
+});
+
+describe('DPoP keys travel with the session', () => {
+  it(
+    'redis: a second instance signs proofs for a session the first one started, and refreshes it once',
+    { skip: skipRedis },
+    async () => {
+      const api = await startVerifyingUpstream({ mode: 'dpop' });
+      const stack = await dpopStack(api, {
+        tokenTtlSeconds: 2,
+        session: { store: 'redis', redis: { url: REDIS_URL, keyPrefix: testPrefix() } },
+      });
+      try {
+        const b = await stack.peer();
+        const browser = new TestBrowser();
+        await signIn(browser, stack);
+        assert.equal((await browser.api(`${b.url}/api/orders/b1`, { balancedAs: stack.app })).status, 200);
+        await sleep(2_200);
+        const responses = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            browser.api(`${i % 2 ? b.url : stack.app}/api/orders/${i}`, { balancedAs: stack.app }),
+          ),
+        );
+        assert.deepEqual(
+          responses.map((r) => r.status),
+          Array(20).fill(200),
+        );
+        assert.equal(stack.idp.grants.filter((g) => g.grantType === 'refresh_token' && g.ok).length, 1, 'one refresh');
+        assert.ok(api.verdicts.slice(-20).every((v) => v.ok));
+      } finally {
+        await stack.close();
+        await api.close();
+      }
+    },
+  );
+
+  it('cookie mode: the sealed cookie carries the key, within the chunk limit, and the API accepts the proofs', async () => {
+    const api = await startVerifyingUpstream({ mode: 'dpop' });
+    const stack = await dpopStack(api, { session: { store: 'cookie' } });
+    try {
+      const browser = new TestBrowser();
+      const callback = await signIn(browser, stack);
+      const chunks = callback.headers.getSetCookie().filter((c) => /^__Host-gatehouse(\.\d+)?=[^;]/.test(c));
+      assert.ok(chunks.length >= 1 && chunks.length <= 4, `${chunks.length} cookies`);
+      assert.ok(chunks.every((c) => c.length <= 4096));
+      assert.equal((await browser.api(`${stack.app}/api/orders/c`)).status, 200);
+      assert.equal(api.verdicts.at(-1)!.ok, true);
+    } finally {
+      await stack.close();
+      await api.close();
+    }
   });
 });

@@ -19,6 +19,8 @@ const REDACT = [
   '*.id_token',
   '*.clientSecret',
   '*.client_secret',
+  '*.client_assertion',
+  '*.dpopKey',
 ];
 
 export function loggerOptions(config: GatehouseConfig): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
