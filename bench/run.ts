@@ -11,6 +11,7 @@ import { pickTool, toolVersion } from './lib/load.js';
 import { parseOptions, USAGE, type Options, type Scenario } from './lib/options.js';
 import { cleanup, installExitHandlers, interrupted, onCleanup, tempDir } from './lib/processes.js';
 import { deleteKeys, REDIS_URL, redisReachable } from './lib/redis.js';
+import { fapi2Provider } from './lib/profiles.js';
 import { check, machineInfo, newResults, writeResults, type Results } from './lib/report.js';
 import { allocateSlots, idpClients, type Lab } from './lib/targets.js';
 import { startUpstream } from './lib/upstream.js';
@@ -65,14 +66,18 @@ async function main(argv: string[]): Promise<number> {
   const dir = tempDir('run');
   const upstream = await startUpstream(dir, options.upstream);
   const slots = await allocateSlots();
-  const idp = await startIdp({ clients: idpClients(slots), accessTokenTtlSeconds: 3600, rotateRefreshTokens: true });
+  const tokens = { accessTokenTtlSeconds: 3600, rotateRefreshTokens: true };
+  const idp = await startIdp({ clients: idpClients(slots), ...tokens });
   onCleanup(() => idp.close());
+  const fapi2Idp = await startIdp({ clients: idpClients(slots, true), ...tokens, ...fapi2Provider() });
+  onCleanup(() => fapi2Idp.close());
   if (redisAvailable) onCleanup(async () => void (await deleteKeys(REDIS_URL, `gatehouse-bench:${runId}:`)));
   const lab: Lab = {
     options,
     dir,
     upstream,
     idp,
+    fapi2Idp,
     redisUrl: REDIS_URL,
     redisAvailable,
     runId,

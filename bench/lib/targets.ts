@@ -3,7 +3,9 @@
  * loop serves the identity provider), on its own port, started just before it is measured and
  * stopped right after, so that only one target at a time competes with the load generator and the
  * upstream for the two cores. Targets with sessions are signed in through the real provider at
- * start; what the browser then holds becomes the load generator's Cookie header.
+ * start; what the browser then holds becomes the load generator's Cookie header. The
+ * sender-constrained targets are also checked, at every start, to have signed in the way their
+ * profile says (lib/profiles.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,15 @@ import { freePort, httpRequest, waitForHttp } from './net.js';
 import { proxyConfig, startNginx } from './nginx.js';
 import type { Options } from './options.js';
 import { startChild, tempDir, type Child } from './processes.js';
+import {
+  describeEvidence,
+  FAPI2_TARGETS,
+  profileClient,
+  profileEvidence,
+  profileMismatch,
+  profileOidc,
+  type SenderProfile,
+} from './profiles.js';
 import { ORDER_BYTES, ORDER_PATH, type Upstream } from './upstream.js';
 
 export const TARGET_NAMES = [
@@ -29,6 +40,8 @@ export const TARGET_NAMES = [
   'gh-cookie',
   'gh-redis',
   'gh-redis-w2',
+  'gh-dpop',
+  'gh-fapi2',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
@@ -43,6 +56,8 @@ export const TARGET_INFO: Record<TargetName, string> = {
   'gh-cookie': 'Gatehouse, cookie store',
   'gh-redis': 'Gatehouse, Redis store',
   'gh-redis-w2': 'Gatehouse, Redis store, --workers 2',
+  'gh-dpop': 'Gatehouse, memory store, DPoP-bound tokens: a fresh ES256 proof on every call',
+  'gh-fapi2': 'Gatehouse, memory store, profile fapi2 (PAR, private_key_jwt, DPoP with nonces, PS256)',
 };
 
 /** Everything a scenario needs, shared by the whole run. */
@@ -51,6 +66,8 @@ export interface Lab {
   dir: string;
   upstream: Upstream;
   idp: BenchIdp;
+  /** The FAPI 2.0 provider of the FAPI2_TARGETS (lib/profiles.ts). */
+  fapi2Idp: BenchIdp;
   redisUrl: string;
   redisAvailable: boolean;
   /** Unique per run: every Redis key this run writes starts with `gatehouse-bench:<runId>:`. */
@@ -81,12 +98,22 @@ export async function allocateSlots(): Promise<Map<TargetName, Slot>> {
   return slots;
 }
 
-export function idpClients(slots: Map<TargetName, Slot>): DemoClient[] {
-  return [...slots].map(([name, slot]) => {
-    const app = `http://127.0.0.1:${slot.port}`;
-    const callback = name === 'express-oidc' ? `${app}/callback` : `${app}/api/auth/callback`;
-    return { clientId: slot.clientId, clientSecret: slot.clientSecret, redirectUris: [callback] };
-  });
+/** The registrations of the main provider's targets, or with `fapi2`, of the FAPI 2.0 provider's. */
+export function idpClients(slots: Map<TargetName, Slot>, fapi2 = false): DemoClient[] {
+  return [...slots]
+    .filter(([name]) => FAPI2_TARGETS.includes(name) === fapi2)
+    .map(([name, slot]) => {
+      const app = `http://127.0.0.1:${slot.port}`;
+      const callback = name === 'express-oidc' ? `${app}/callback` : `${app}/api/auth/callback`;
+      const client = { clientId: slot.clientId, clientSecret: slot.clientSecret, redirectUris: [callback] };
+      const profile = GATEHOUSE_MODES[name]?.profile;
+      return profile ? profileClient(profile, client, app) : client;
+    });
+}
+
+/** The provider a target signs in at. */
+export function idpOf(lab: Lab, name: TargetName): BenchIdp {
+  return FAPI2_TARGETS.includes(name) ? lab.fapi2Idp : lab.idp;
 }
 
 export interface RunningTarget {
@@ -103,11 +130,15 @@ export interface RunningTarget {
   stop(): Promise<void>;
 }
 
-export const GATEHOUSE_MODES: Partial<Record<TargetName, { mode: SessionMode; workers?: number }>> = {
+export const GATEHOUSE_MODES: Partial<
+  Record<TargetName, { mode: SessionMode; workers?: number; profile?: SenderProfile }>
+> = {
   'gh-memory': { mode: 'memory' },
   'gh-cookie': { mode: 'cookie' },
   'gh-redis': { mode: 'redis' },
   'gh-redis-w2': { mode: 'redis', workers: 2 },
+  'gh-dpop': { mode: 'memory', profile: 'dpop' },
+  'gh-fapi2': { mode: 'memory', profile: 'fapi2' },
 };
 
 export function keyPrefix(lab: Lab, label: string): string {
@@ -170,23 +201,36 @@ export async function startTarget(
       stop: stopping(child),
     };
   } else {
-    const { mode, workers } = GATEHOUSE_MODES[name]!;
+    const { mode, workers, profile } = GATEHOUSE_MODES[name]!;
+    const idp = idpOf(lab, name);
     const gatehouse = await startGatehouse(lab.dir, {
       name,
       mode,
       workers,
       port: slot.port,
       adminPort: slot.adminPort,
-      issuer: lab.idp.issuer,
+      issuer: idp.issuer,
       clientId: slot.clientId,
       clientSecret: slot.clientSecret,
       upstream: lab.upstream.url,
       redisUrl: lab.redisUrl,
       keyPrefix: extra.keyPrefix ?? keyPrefix(lab, name),
       cpuProfDir: extra.cpuProfDir,
+      oidc: profile && profileOidc(profile),
     });
     const signInTarget = { origin, loginPath: '/api/auth/login', callbackPath: '/api/auth/callback' };
-    const { cookie, browser } = await signIn(signInTarget);
+    const since = Date.now();
+    const { cookie, browser } = await signIn(signInTarget).catch(async (error: unknown) => {
+      await gatehouse.child.stop();
+      throw error;
+    });
+    // A target that signed in some other way (Bearer tokens, no PAR...) would measure the wrong thing.
+    const evidence = profile && profileEvidence(idp, slot.clientId, since);
+    const mismatch = profile && profileMismatch(profile, evidence!);
+    if (mismatch) {
+      await gatehouse.child.stop();
+      throw new Error(`${name} did not sign in as profile ${profile}: ${mismatch} (${describeEvidence(evidence!)})`);
+    }
     const sessionCookie = (await browser.cookie(`${origin}/`, '__Host-gatehouse')) ?? '';
     target = {
       name,

@@ -226,13 +226,30 @@ export function get1kChecks(results: Results, rows: Row[]): void {
   ratioCheck('gh-memory', 0.95);
   ratioCheck('gh-cookie', 0.95);
   ratioCheck('gh-redis-w2', 1.5);
+  // Both against the node-proxy runs around them: the drift between their own runs cancels out.
+  const versus = (r: Row, other: Row) =>
+    r.ratio !== undefined && other.ratio !== undefined ? r.ratio / other.ratio : r.rps / other.rps;
+  // DPoP calls (a fresh proof signed per call, two headers more) against Bearer calls, same store.
+  const bearer = row('gh-memory');
+  for (const name of ['gh-dpop', 'gh-fapi2'] as const) {
+    const r = row(name);
+    if (!r || !bearer) continue;
+    const ratio = versus(r, bearer);
+    check(
+      results,
+      'get1k',
+      `${name} throughput vs gh-memory (Bearer)`,
+      '>= 0.8x',
+      `${fmt.ratio(ratio)} (${fmt.rps(r.rps)} vs ${fmt.rps(bearer.rps)} req/s)`,
+      ratio >= 0.8 && !problems(r),
+    );
+  }
   const peer = row('express-oidc');
   if (!peer) return;
   for (const name of ['gh-memory', 'gh-cookie', 'gh-redis'] as const) {
     const r = row(name);
     if (!r) continue;
-    // Both against the node-proxy runs around them: the drift between their own runs cancels out.
-    const ratio = r.ratio !== undefined && peer.ratio !== undefined ? r.ratio / peer.ratio : r.rps / peer.rps;
+    const ratio = versus(r, peer);
     check(
       results,
       'get1k',

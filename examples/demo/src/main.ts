@@ -6,6 +6,7 @@
  *   http://127.0.0.1:3003   the internal profile API (only Gatehouse's dashboard extension calls it)
  *   http://127.0.0.1:3009   Gatehouse's admin listener (/healthz, /readyz)
  * DEMO_APP_PORT, DEMO_IDP_PORT, DEMO_API_PORT, DEMO_PROFILE_PORT and DEMO_ADMIN_PORT move them.
+ * DEMO_PROFILE=fapi2 runs it as a FAPI 2.0 client (PAR, private_key_jwt, DPoP, JARM; see demo.ts).
  */
 import { startDemo } from './demo.js';
 
@@ -20,8 +21,10 @@ const PORTS = {
 
 async function main(): Promise<void> {
   const demo = await startDemo(PORTS);
+  const profile =
+    demo.config.oidc.profile === 'fapi2' ? ' as a FAPI 2.0 client (PAR, private_key_jwt, DPoP, JARM)' : '';
   process.stdout.write(`
-  Gatehouse demo is running.
+  Gatehouse demo is running${profile}.
 
     Open ${demo.appUrl} and sign in as alice / alice or bob / bob.
 

@@ -296,6 +296,54 @@ describe('the demo in a real browser', { skip: browserUnavailable() }, () => {
   });
 });
 
+describe('the demo as a FAPI 2.0 client, in a real browser', { skip: browserUnavailable() }, () => {
+  let demo: Demo;
+  let browser: Browser;
+  let page: Page;
+  /** Every request the page made, in order, as "METHOD url". */
+  const requests: string[] = [];
+
+  before(async () => {
+    demo = await startTestDemo('fapi2');
+    browser = await launchChromium();
+    page = await (await browser.newContext()).newPage();
+    page.on('request', (request) => requests.push(`${request.method()} ${request.url()}`));
+  });
+  after(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  it('signs in by PAR, with the response POSTed back by the provider (JARM form_post), and the APIs check DPoP proofs', async () => {
+    const app = demo.appUrl;
+    await page.goto(`${app}/`);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${demo.idp.issuer}/**`);
+    await signInAtProvider(page, 'alice');
+    await page.waitForURL(`${app}/`);
+    await page.getByRole('heading', { name: 'Welcome back, Alice' }).waitFor();
+    await page.getByRole('table', { name: 'Recent orders' }).waitFor();
+    await screenshot(page, 'fapi2-signed-in');
+
+    const authorize = requests.find((r) => r.startsWith(`GET ${demo.idp.issuer}/auth?`))!;
+    assert.deepEqual([...new URL(authorize.slice(4)).searchParams.keys()].sort(), ['client_id', 'request_uri']);
+    assert.ok(requests.includes(`POST ${app}/api/auth/callback`), 'the response came back as a cross-site POST');
+    const bound = demo.idp.grants.find((g) => g.ok && g.grantType === 'authorization_code')!;
+    assert.equal(typeof (decodeJwt(bound.tokens[0]!).cnf as { jkt?: string }).jkt, 'string', 'a DPoP-bound token');
+    assert.ok(demo.api.requests.length > 0 && demo.api.requests.every((r) => r.sub === 'alice'), 'every proof held');
+    assert.ok(demo.profileApi.requests.every((r) => r.sub === 'alice'));
+
+    const stored = (await page.evaluate(`(async () => ({
+      cookie: document.cookie,
+      local: JSON.stringify(Object.entries(localStorage)),
+      session: JSON.stringify(Object.entries(sessionStorage)),
+    }))()`)) as Record<string, string>;
+    for (const [where, value] of Object.entries(stored)) {
+      for (const token of issuedTokens(demo)) assert.ok(!value.includes(token), `${where} holds a token`);
+    }
+  });
+});
+
 interface CdpCookie {
   name: string;
   domain: string;

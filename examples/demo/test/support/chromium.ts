@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt } from 'jose';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startDemo, type Demo } from '../../src/demo.js';
+import { startDemo, type Demo, type DemoProfile } from '../../src/demo.js';
 import { freePort } from '../../../../packages/gatehouse/test/support/stack.js';
 
 const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -46,14 +46,18 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** The demo on free ports. */
-export async function startTestDemo(): Promise<Demo> {
-  return startDemo({
-    app: await freePort(),
-    idp: await freePort(),
-    api: await freePort(),
-    profile: await freePort(),
-    admin: await freePort(),
-  });
+export async function startTestDemo(profile: DemoProfile = 'standard'): Promise<Demo> {
+  return startDemo(
+    {
+      app: await freePort(),
+      idp: await freePort(),
+      api: await freePort(),
+      profile: await freePort(),
+      admin: await freePort(),
+    },
+    process.env,
+    profile,
+  );
 }
 
 /** On the demo provider's sign-in page: fill in the form and submit it. */

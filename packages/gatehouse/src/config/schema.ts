@@ -325,7 +325,7 @@ export const configSchema = z.strictObject({
       }),
       idTokenSigningAlg: z.enum(['RS256', 'PS256', 'ES256', 'EdDSA']).optional().meta({
         description:
-          'The only algorithm accepted on ID token signatures. Default: "RS256"; "PS256" with profile "fapi2".',
+          'The only algorithm accepted on ID token (and JARM response) signatures. Default: "RS256"; "PS256" with profile "fapi2".',
       }),
       postLogoutRedirectUri: httpUrl.optional().meta({
         description: 'Registered post_logout_redirect_uri. Default: publicUrl + "/".',

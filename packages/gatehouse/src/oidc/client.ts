@@ -94,7 +94,9 @@ export class OidcClient {
     const { issuer, clientId, idTokenSigningAlg, timeout, allowInsecureHttp, responseMode } = this.#config;
     const execute = allowInsecureHttp ? [client.allowInsecureRequests] : [];
     const clientMetadata = {
+      // The one algorithm accepted on ID tokens, and on JARM responses (signed by the same provider keys).
       id_token_signed_response_alg: idTokenSigningAlg,
+      authorization_signed_response_alg: idTokenSigningAlg,
       ...(this.identity.presentsCertificate ? { use_mtls_endpoint_aliases: true } : {}),
     };
     const authentication = await this.identity.authentication();
