@@ -6,8 +6,8 @@
  * certificate-bound tokens presented to an API that checks the binding.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -108,6 +108,37 @@ describe('private_key_jwt', () => {
       jtis.add(claims.jti);
     }
     assert.equal(jtis.size, seen.assertions.length, 'a new jti for every assertion');
+  });
+
+  it('names the key by its certificate too when it has one (x5t#S256, x5t, x5c), as Entra ID requires', async () => {
+    const pki = createTestPki();
+    const certified = await startStack({
+      client: ({ clientSecret: _secret, ...registration }, app) => ({
+        ...registration,
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        metadata: { jwks_uri: `${app}/api/auth/jwks` },
+      }),
+      gatehouse: ({ oidc: { clientSecret: _secret, ...oidc }, ...d }) => ({
+        ...d,
+        oidc: {
+          ...oidc,
+          clientAuth: 'private_key_jwt',
+          signingKeys: [{ file: pki.client.keyFile, certFile: pki.client.certFile }],
+        },
+      }),
+    });
+    try {
+      const seenHere = recordClientAuth(certified);
+      assert.equal((await signIn(new TestBrowser(), certified)).status, 302);
+      const der = new X509Certificate(readFileSync(pki.client.certFile)).raw;
+      const header = decodeProtectedHeader(seenHere.assertions[0]!);
+      assert.equal(header['x5t#S256'], createHash('sha256').update(der).digest('base64url'));
+      assert.equal(header.x5t, createHash('sha1').update(der).digest('base64url'));
+      const { keys } = (await (await fetch(`${certified.app}/api/auth/jwks`)).json()) as { keys: { x5c?: string[] }[] };
+      assert.deepEqual(keys[0]!.x5c, [der.toString('base64')]);
+    } finally {
+      await certified.close();
+    }
   });
 
   it('answers 404 at /auth/jwks when it has no keys to publish', async () => {

@@ -93,6 +93,24 @@ describe('client authentication settings', () => {
     ]);
   });
 
+  it("checks that a key's certificate is for that key", () => {
+    const pki = createTestPki();
+    assert.deepEqual(
+      problemsOf(
+        base({ clientAuth: 'private_key_jwt', signingKeys: [{ file: ecPem, certFile: pki.client.certFile }] }),
+      ),
+      [`oidc.signingKeys[0]: the certificate in ${pki.client.certFile} is not for this key`],
+    );
+    assert.doesNotThrow(() =>
+      parseConfig(
+        base({
+          clientAuth: 'private_key_jwt',
+          signingKeys: [{ file: pki.client.keyFile, certFile: pki.client.certFile }],
+        }),
+      ),
+    );
+  });
+
   it('accepts keys from PEM files and from JWK text, with their algorithms settled', () => {
     const config = parseConfig(
       base({

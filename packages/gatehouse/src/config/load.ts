@@ -94,7 +94,9 @@ export function parseConfig(input: unknown, source?: string): GatehouseConfig {
 const FILE_KEYS = [
   'static.root',
   'oidc.signingKeys[].file',
+  'oidc.signingKeys[].certFile',
   'oidc.decryptionKeys[].file',
+  'oidc.decryptionKeys[].certFile',
   'oidc.tls.certFile',
   'oidc.tls.keyFile',
   'oidc.tls.caFile',

@@ -171,6 +171,10 @@ function keySchema<const A extends readonly [string, ...string[]]>(algs: A, algD
         description: "Key id. Default: the JWK's own kid, else its RFC 7638 thumbprint.",
       }),
       alg: z.enum(algs).optional().meta({ description: algDescription }),
+      certFile: z.string().min(1).optional().meta({
+        description:
+          'A PEM certificate for this key, for providers that identify keys by certificate (Microsoft Entra ID): the JWKS then lists it (x5c) and what the key signs names it (x5t#S256, x5t).',
+      }),
     })
     .refine((k) => (k.file === undefined) !== (k.key === undefined), 'expected exactly one of "file" or "key"');
 }

@@ -4,7 +4,7 @@
  * boot; and the public JWKS a provider registers by jwks_uri. Private parts leave this module only
  * as key objects, never as text.
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
 
@@ -16,6 +16,8 @@ export interface KeyEntry {
   key?: string;
   kid?: string;
   alg?: string;
+  /** A certificate for the key (PEM file). */
+  certFile?: string;
 }
 
 export interface ClientKey {
@@ -23,8 +25,10 @@ export interface ClientKey {
   alg: string;
   use: KeyUse;
   privateKey: KeyObject;
-  /** The public half, with kid, alg and use: what the JWKS serves. */
+  /** The public half, with kid, alg and use (and x5c, x5t#S256 with a certificate): what the JWKS serves. */
   publicJwk: JWK;
+  /** With a certificate: the header members naming it in what this key signs (RFC 7515 §4.1.7-8). */
+  certificateHeader?: { x5t: string; 'x5t#S256': string };
 }
 
 /** The public members of each key type; everything else in a JWK is private or metadata. */
@@ -42,6 +46,7 @@ interface ReadKey {
   alg: string;
   /** Public members only, no kid/alg/use yet. */
   jwk: JWK;
+  certificate?: X509Certificate;
 }
 
 /**
@@ -55,7 +60,27 @@ export function readKey(entry: KeyEntry, use: KeyUse, defaultRsaSigningAlg: 'RS2
   checkAlgFitsKey(privateKey, alg, use);
   const full = createPublicKey(privateKey).export({ format: 'jwk' }) as Record<string, unknown>;
   const jwk = Object.fromEntries(PUBLIC_MEMBERS[full.kty as string]!.map((name) => [name, full[name]])) as JWK;
-  return { privateKey, alg, jwk };
+  return {
+    privateKey,
+    alg,
+    jwk,
+    certificate: entry.certFile ? readCertificate(entry.certFile, privateKey) : undefined,
+  };
+}
+
+function readCertificate(file: string, privateKey: KeyObject): X509Certificate {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(readKeyFile(file));
+  } catch (error) {
+    throw new Error(
+      (error as Error).message.startsWith('cannot read')
+        ? (error as Error).message
+        : `${file} is not a PEM certificate`,
+    );
+  }
+  if (!certificate.checkPrivateKey(privateKey)) throw new Error(`the certificate in ${file} is not for this key`);
+  return certificate;
 }
 
 /** Every configured key, read and named (kid: the configured one, the JWK's own, else the RFC 7638 thumbprint). */
@@ -66,9 +91,15 @@ export async function loadClientKeys(
 ): Promise<ClientKey[]> {
   return Promise.all(
     entries.map(async (entry) => {
-      const { privateKey, alg, jwk } = readKey(entry, use, defaultRsaSigningAlg);
+      const { privateKey, alg, jwk, certificate } = readKey(entry, use, defaultRsaSigningAlg);
       const kid = entry.kid ?? ownKid(entry) ?? (await calculateJwkThumbprint(jwk));
-      return { kid, alg, use, privateKey, publicJwk: { ...jwk, kid, alg, use } };
+      if (!certificate) return { kid, alg, use, privateKey, publicJwk: { ...jwk, kid, alg, use } };
+      const certificateHeader = {
+        x5t: createHash('sha1').update(certificate.raw).digest('base64url'),
+        'x5t#S256': createHash('sha256').update(certificate.raw).digest('base64url'),
+      };
+      const publicJwk = { ...jwk, kid, alg, use, x5c: [certificate.raw.toString('base64')], ...certificateHeader };
+      return { kid, alg, use, privateKey, publicJwk, certificateHeader };
     }),
   );
 }
@@ -177,7 +208,7 @@ function safeOwnKid(entry: KeyEntry): string | undefined {
 /** Keeps only a JWK's public members plus the metadata a JWKS carries; a private member can never slip through. */
 export function publicOnly(jwk: JWK): JWK {
   const members = PUBLIC_MEMBERS[jwk.kty ?? ''] ?? [];
-  const metadata = ['kid', 'alg', 'use', 'x5c', 'x5t#S256'];
+  const metadata = ['kid', 'alg', 'use', 'x5c', 'x5t', 'x5t#S256'];
   return Object.fromEntries(
     Object.entries(jwk).filter(([name]) => members.includes(name) || metadata.includes(name)),
   ) as JWK;

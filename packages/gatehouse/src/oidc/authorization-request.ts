@@ -57,6 +57,7 @@ export function requestForm(
 
 export interface RequestSigning {
   signingKey: () => Promise<client.PrivateKey>;
+  signingOptions?: client.ModifyAssertionOptions;
   /** Where the provider's keys are fetched (for encrypting request objects). */
   fetch: (url: string, options?: RequestInit) => Promise<Response>;
   dpop?: client.DPoPHandle;
@@ -72,7 +73,12 @@ export async function authorizationUrl(
 ): Promise<URL> {
   let params: URLSearchParams | Record<string, string> = parameters;
   if (form.signed) {
-    const url = await client.buildAuthorizationUrlWithJAR(configuration, parameters, await signing.signingKey());
+    const url = await client.buildAuthorizationUrlWithJAR(
+      configuration,
+      parameters,
+      await signing.signingKey(),
+      signing.signingOptions,
+    );
     params = url.searchParams;
     if (settings.requestObjectEncryption) {
       params.set('request', await encryptToProvider(configuration, params.get('request')!, settings, signing.fetch));

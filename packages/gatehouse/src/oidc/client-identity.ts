@@ -66,7 +66,7 @@ export class ClientIdentity {
       case 'client_secret_basic':
         return client.ClientSecretBasic(this.#settings.clientSecret);
       case 'private_key_jwt':
-        return client.PrivateKeyJwt(await this.signingKey());
+        return client.PrivateKeyJwt(await this.signingKey(), this.signingOptions());
       default:
         // Both mTLS methods send client_id in the body; the certificate authenticates.
         return client.TlsClientAuth();
@@ -79,6 +79,12 @@ export class ClientIdentity {
     if (!first) return Promise.reject(new Error('no signing key configured'));
     this.#signingKey ??= cryptoKey(first).then((key) => ({ key, kid: first.kid }));
     return this.#signingKey;
+  }
+
+  /** With a certificate for the signing key: every JWT it signs names the certificate too (x5t#S256, x5t). */
+  signingOptions(): client.ModifyAssertionOptions | undefined {
+    const header = this.signingKeys[0]?.certificateHeader;
+    return header && { [client.modifyAssertion]: (protectedHeader) => void Object.assign(protectedHeader, header) };
   }
 
   /** Keys for encrypted responses, for openid-client's decryption. */

@@ -174,6 +174,7 @@ export class OidcClient {
     try {
       const url = await authorizationUrl(configuration, this.#config, form, parameters, {
         signingKey: () => this.identity.signingKey(),
+        signingOptions: this.identity.signingOptions(),
         fetch: this.identity.fetch,
         dpop: dpop && (await dpop.handle(configuration)),
       });
