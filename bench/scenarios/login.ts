@@ -161,10 +161,12 @@ export async function loginRate(lab: Lab, results: Results): Promise<void> {
 
   const runs = names.map((n) => summary(n, slices.get(n)!));
   const ratio = ratios.length ? median(ratios, (r) => r) : undefined;
+  const how = [
+    paired ? `${FAPI2} and ${PLAIN} in alternating ${slice} s slices, logins/s of the median slice` : '',
+    runs.some((r) => r.slices === 1) ? `${paired ? 'others ' : ''}${lab.options.duration} s` : '',
+  ];
   table(
-    `login: complete sign-ins by ${users} concurrent browsers ` +
-      `(${paired ? `${FAPI2} and ${PLAIN} in alternating ${slice} s slices, logins/s of the median slice; ` : ''}` +
-      `others ${lab.options.duration} s)`,
+    `login: complete sign-ins by ${users} concurrent browsers (${how.filter(Boolean).join('; ')})`,
     [
       'target',
       'logins/s',

@@ -1,8 +1,9 @@
 /**
- * The FAPI 2.0 Security Profile end to end: oidc-provider in its FAPI 2.0 mode on a real TLS
- * listener, demanding pushed authorization requests, private_key_jwt (checked against Gatehouse's
- * own JWKS endpoint), DPoP-bound tokens with server nonces and PS256 ID tokens; Gatehouse with
- * `profile: fapi2` and nothing else turned on by hand; an API that verifies every DPoP proof.
+ * The FAPI 2.0 Security Profile end to end, with the message-signing extras on top: oidc-provider in
+ * its FAPI 2.0 mode on a real TLS listener, demanding pushed authorization requests carrying signed
+ * request objects, private_key_jwt (checked against Gatehouse's own JWKS endpoint), DPoP-bound
+ * tokens with server nonces, PS256 ID tokens and JARM responses; Gatehouse with `profile: fapi2` and
+ * `responseMode: jwt`; an API that verifies every DPoP proof.
  * Sign-in, API calls, refresh and logout all work, and what a FAPI 2.0 client must never do, it
  * does not.
  */
@@ -18,52 +19,62 @@ import { startVerifyingUpstream, type VerifyingUpstream } from './support/verify
 
 const TOKEN_TTL_S = 2;
 
-describe('FAPI 2.0: PAR, private_key_jwt, DPoP with nonces, PS256, over TLS', () => {
-  let pki: TestPki;
-  let api: VerifyingUpstream;
-  let stack: Stack;
+const pki: TestPki = createTestPki();
+const tls = { key: pki.server.key, cert: pki.server.cert, ca: pki.ca.cert };
+
+/** oidc-provider in FAPI 2.0 mode over TLS, and Gatehouse with profile fapi2; `signed`: request objects and JARM too. */
+async function fapi2Stack(api: VerifyingUpstream, signed: boolean): Promise<Stack> {
   const signingKey = JSON.stringify({
     ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
     kid: 'fapi-1',
   });
-
-  before(async () => {
-    pki = createTestPki();
-    const tls = { key: pki.server.key, cert: pki.server.cert, ca: pki.ca.cert };
-    api = await startVerifyingUpstream({ mode: 'dpop', providerCa: pki.ca.cert, tls });
-    stack = await startStack({
-      idp: {
-        tls,
-        signingAlg: 'PS256',
-        accessTokenTtlSeconds: TOKEN_TTL_S,
-        features: {
-          fapi: { enabled: true, profile: '2.0' },
-          pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
-          dPoP: { enabled: true, nonceSecret: Buffer.alloc(32, 9), requireNonce: () => true },
-        },
+  const stack = await startStack({
+    idp: {
+      tls,
+      signingAlg: 'PS256',
+      accessTokenTtlSeconds: TOKEN_TTL_S,
+      features: {
+        fapi: { enabled: true, profile: '2.0' },
+        pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
+        dPoP: { enabled: true, nonceSecret: Buffer.alloc(32, 9), requireNonce: () => true },
+        ...(signed
+          ? { requestObjects: { enabled: true, requireSignedRequestObject: true }, jwtResponseModes: { enabled: true } }
+          : {}),
       },
-      client: ({ clientSecret: _secret, ...registration }, app) => ({
-        ...registration,
-        tokenEndpointAuthMethod: 'private_key_jwt',
-        metadata: {
-          jwks_uri: `${app}/api/auth/jwks`,
-          token_endpoint_auth_signing_alg: 'ES256',
-          dpop_bound_access_tokens: true,
-        },
-      }),
-      gatehouse: ({ oidc: { clientSecret: _secret, allowInsecureHttp: _http, ...oidc }, ...d }) => ({
-        ...d,
-        oidc: {
-          ...oidc,
-          profile: 'fapi2',
-          signingKeys: [{ key: signingKey }],
-          tls: { caFile: pki.ca.certFile },
-          refreshSkew: '0s',
-        },
-        routes: [{ path: '/orders', upstream: `${api.url}/orders`, caFile: pki.ca.certFile }],
-      }),
-    });
-    api.trust({ issuer: stack.idp.issuer, audience: stack.idp.apiResource });
+    },
+    client: ({ clientSecret: _secret, ...registration }, app) => ({
+      ...registration,
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      metadata: {
+        jwks_uri: `${app}/api/auth/jwks`,
+        token_endpoint_auth_signing_alg: 'ES256',
+        dpop_bound_access_tokens: true,
+        ...(signed ? { request_object_signing_alg: 'ES256', authorization_signed_response_alg: 'PS256' } : {}),
+      },
+    }),
+    gatehouse: ({ oidc: { clientSecret: _secret, allowInsecureHttp: _http, ...oidc }, ...d }) => ({
+      ...d,
+      oidc: {
+        ...oidc,
+        profile: 'fapi2',
+        signingKeys: [{ key: signingKey }],
+        tls: { caFile: pki.ca.certFile },
+        refreshSkew: '0s',
+        ...(signed ? { responseMode: 'jwt' as const } : {}),
+      },
+      routes: [{ path: '/orders', upstream: `${api.url}/orders`, caFile: pki.ca.certFile }],
+    }),
+  });
+  api.trust({ issuer: stack.idp.issuer, audience: stack.idp.apiResource });
+  return stack;
+}
+
+describe('FAPI 2.0 with message signing: PAR with JAR, private_key_jwt, DPoP with nonces, PS256, JARM, over TLS', () => {
+  let api: VerifyingUpstream;
+  let stack: Stack;
+  before(async () => {
+    api = await startVerifyingUpstream({ mode: 'dpop', providerCa: pki.ca.cert, tls });
+    stack = await fapi2Stack(api, true);
   });
   after(async () => {
     await stack.close();
@@ -103,6 +114,19 @@ describe('FAPI 2.0: PAR, private_key_jwt, DPoP with nonces, PS256, over TLS', ()
     const logout = await browser.api(`${stack.app}/api/auth/logout`, { method: 'POST' });
     assert.equal(logout.status, 200);
     assert.equal((await browser.api(`${stack.app}/api/orders/3`)).status, 401);
+  });
+});
+
+describe('FAPI 2.0, plain responses', () => {
+  let api: VerifyingUpstream;
+  let stack: Stack;
+  before(async () => {
+    api = await startVerifyingUpstream({ mode: 'dpop', providerCa: pki.ca.cert, tls });
+    stack = await fapi2Stack(api, false);
+  });
+  after(async () => {
+    await stack.close();
+    await api.close();
   });
 
   it('refuses an authorization response without iss, before any token request', async () => {
