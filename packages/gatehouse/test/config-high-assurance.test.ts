@@ -10,9 +10,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfigText, parseConfig } from '../src/config/load.js';
+import { loadConfigText, parseConfig } from '../src/config/load.js';
 import type { GatehouseConfigInput } from '../src/config/schema.js';
 import { createTestPki } from './support/certificates.js';
+import { problemsOf } from './support/config.js';
 
 const base = (oidc: Partial<GatehouseConfigInput['oidc']> = {}, extra: Partial<GatehouseConfigInput> = {}) => ({
   publicUrl: 'https://app.example.com',
@@ -20,16 +21,6 @@ const base = (oidc: Partial<GatehouseConfigInput['oidc']> = {}, extra: Partial<G
   session: { secrets: ['s'.repeat(40)] },
   ...extra,
 });
-
-function problemsOf(input: unknown): readonly string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-keys-'));
 function keyFile(name: string, pem: string | Buffer): string {

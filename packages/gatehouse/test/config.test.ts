@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { ConfigError, loadConfigFile, parseConfig } from '../src/config/load.js';
 import { configurationReference, errorReference } from '../src/docs-reference.js';
+import { problemsOf } from './support/config.js';
 import { startUpstream } from './support/upstream.js';
 
 const BIN = new URL('../bin/gatehouse.js', import.meta.url).pathname;
@@ -21,16 +22,6 @@ const valid = () => ({
   session: { secrets: [SECRET] },
   routes: [{ path: '/orders', upstream: 'http://orders.internal:8080/v1/orders' }],
 });
-
-function problemsOf(input: unknown): readonly string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 function tempFile(name: string, content: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-')), name);

@@ -69,67 +69,71 @@ async function fapi2Stack(api: VerifyingUpstream, signed: boolean): Promise<Stac
   return stack;
 }
 
-describe('FAPI 2.0 with message signing: PAR with JAR, private_key_jwt, DPoP with nonces, PS256, JARM, over TLS', () => {
-  let api: VerifyingUpstream;
-  let stack: Stack;
-  before(async () => {
-    api = await startVerifyingUpstream({ mode: 'dpop', providerCa: pki.ca.cert, tls });
-    stack = await fapi2Stack(api, true);
+/** A suite with its own verifying API and FAPI 2.0 stack, started before its tests and closed after. */
+function fapi2Suite(
+  title: string,
+  signed: boolean,
+  tests: (running: { api: VerifyingUpstream; stack: Stack }) => void,
+) {
+  describe(title, () => {
+    const running = {} as { api: VerifyingUpstream; stack: Stack };
+    before(async () => {
+      running.api = await startVerifyingUpstream({ mode: 'dpop', providerCa: pki.ca.cert, tls });
+      running.stack = await fapi2Stack(running.api, signed);
+    });
+    after(async () => {
+      await running.stack.close();
+      await running.api.close();
+    });
+    tests(running);
   });
-  after(async () => {
-    await stack.close();
-    await api.close();
-  });
+}
 
-  it('signs in, calls the API with proofs, refreshes and logs out', async () => {
-    const browser = new TestBrowser({ ca: pki.ca.cert });
-    const login = await browser.request(`${stack.app}/api/auth/login`, { navigate: true });
-    const location = new URL(login.headers.get('location')!);
-    assert.deepEqual([...location.searchParams.keys()].sort(), ['client_id', 'request_uri'], 'only a PAR reference');
+fapi2Suite(
+  'FAPI 2.0 with message signing: PAR with JAR, private_key_jwt, DPoP with nonces, PS256, JARM, over TLS',
+  true,
+  (running) => {
+    it('signs in, calls the API with proofs, refreshes and logs out', async () => {
+      const { api, stack } = running;
+      const browser = new TestBrowser({ ca: pki.ca.cert });
+      const login = await browser.request(`${stack.app}/api/auth/login`, { navigate: true });
+      const location = new URL(login.headers.get('location')!);
+      assert.deepEqual([...location.searchParams.keys()].sort(), ['client_id', 'request_uri'], 'only a PAR reference');
 
-    const callback = await signIn(browser, stack);
-    assert.equal(callback.status, 302, callback.body);
-    const code = stack.idp.grants.find((g) => g.ok && g.grantType === 'authorization_code')!;
-    const [accessToken, , idToken] = code.tokens;
-    assert.equal(typeof (decodeJwt(accessToken!).cnf as { jkt?: unknown }).jkt, 'string', 'DPoP-bound');
-    assert.equal(decodeProtectedHeader(idToken!).alg, 'PS256');
+      const callback = await signIn(browser, stack);
+      assert.equal(callback.status, 302, callback.body);
+      const code = stack.idp.grants.find((g) => g.ok && g.grantType === 'authorization_code')!;
+      const [accessToken, , idToken] = code.tokens;
+      assert.equal(typeof (decodeJwt(accessToken!).cnf as { jkt?: unknown }).jkt, 'string', 'DPoP-bound');
+      assert.equal(decodeProtectedHeader(idToken!).alg, 'PS256');
 
-    const verdicts = () => api.verdicts.map((v) => [v.path, v.ok]);
-    assert.equal((await browser.api(`${stack.app}/api/orders/1`)).status, 200);
-    await sleep(TOKEN_TTL_S * 1000 + 200);
-    assert.equal((await browser.api(`${stack.app}/api/orders/2`)).status, 200);
-    assert.deepEqual(verdicts().slice(-2), [
-      ['/orders/1', true],
-      ['/orders/2', true],
-    ]);
-    const refreshes = stack.idp.grants.filter((g) => g.grantType === 'refresh_token' && g.ok);
-    assert.equal(refreshes.length, 1, 'one refresh, bound to the same key');
-    assert.equal(
-      (decodeJwt(refreshes[0]!.tokens[0]!).cnf as { jkt: string }).jkt,
-      (decodeJwt(accessToken!).cnf as { jkt: string }).jkt,
-    );
+      const verdicts = () => api.verdicts.map((v) => [v.path, v.ok]);
+      assert.equal((await browser.api(`${stack.app}/api/orders/1`)).status, 200);
+      await sleep(TOKEN_TTL_S * 1000 + 200);
+      assert.equal((await browser.api(`${stack.app}/api/orders/2`)).status, 200);
+      assert.deepEqual(verdicts().slice(-2), [
+        ['/orders/1', true],
+        ['/orders/2', true],
+      ]);
+      const refreshes = stack.idp.grants.filter((g) => g.grantType === 'refresh_token' && g.ok);
+      assert.equal(refreshes.length, 1, 'one refresh, bound to the same key');
+      assert.equal(
+        (decodeJwt(refreshes[0]!.tokens[0]!).cnf as { jkt: string }).jkt,
+        (decodeJwt(accessToken!).cnf as { jkt: string }).jkt,
+      );
 
-    assert.deepEqual(leakedTokens(browser, stack), []);
-    // RP-initiated logout: the end-session URL carries the ID token as id_token_hint, by design.
-    const logout = await browser.api(`${stack.app}/api/auth/logout`, { method: 'POST' });
-    assert.equal(logout.status, 200);
-    assert.equal((await browser.api(`${stack.app}/api/orders/3`)).status, 401);
-  });
-});
+      assert.deepEqual(leakedTokens(browser, stack), []);
+      // RP-initiated logout: the end-session URL carries the ID token as id_token_hint, by design.
+      const logout = await browser.api(`${stack.app}/api/auth/logout`, { method: 'POST' });
+      assert.equal(logout.status, 200);
+      assert.equal((await browser.api(`${stack.app}/api/orders/3`)).status, 401);
+    });
+  },
+);
 
-describe('FAPI 2.0, plain responses', () => {
-  let api: VerifyingUpstream;
-  let stack: Stack;
-  before(async () => {
-    api = await startVerifyingUpstream({ mode: 'dpop', providerCa: pki.ca.cert, tls });
-    stack = await fapi2Stack(api, false);
-  });
-  after(async () => {
-    await stack.close();
-    await api.close();
-  });
-
+fapi2Suite('FAPI 2.0, plain responses', false, (running) => {
   it('refuses an authorization response without iss, before any token request', async () => {
+    const { stack } = running;
     const browser = new TestBrowser({ ca: pki.ca.cert });
     const url = await authorizationResponse(browser, stack);
     url.searchParams.delete('iss');
