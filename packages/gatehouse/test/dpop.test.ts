@@ -195,6 +195,23 @@ describe('DPoP-bound tokens, refreshed', () => {
   });
 });
 
+describe("the provider's DPoP nonce", () => {
+  it("is learnt once and carried by every later session's first proof: no more use_dpop_nonce round trips", async () => {
+    const api = await startVerifyingUpstream({ mode: 'dpop' });
+    const stack = await dpopStack(api);
+    try {
+      const nonceDemands = () => stack.idp.grants.filter((g) => g.error === 'use_dpop_nonce').length;
+      await signIn(new TestBrowser(), stack);
+      assert.equal(nonceDemands(), 1, 'the first proof had no nonce to carry');
+      for (let i = 0; i < 3; i++) assert.equal((await signIn(new TestBrowser(), stack)).status, 302);
+      assert.equal(nonceDemands(), 1, 'new sessions, new keys, the same nonce');
+    } finally {
+      await stack.close();
+      await api.close();
+    }
+  });
+});
+
 describe('DPoP keys travel with the session', () => {
   it(
     'redis: a second instance signs proofs for a session the first one started, and refreshes it once',

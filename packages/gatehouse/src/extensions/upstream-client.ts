@@ -95,7 +95,7 @@ export class NamedUpstream {
         const answer = await this.#exchange(scope.request, forward, body, signal);
         // A DPoP upstream may hand out a new nonce with any answer, or demand one with a 401: then
         // the same call goes again, once, with a proof carrying it.
-        if (presented?.dpop && this.#upstream.tookNonce(answer.headers) && answer.status === 401) {
+        if (presented?.dpop && this.#upstream.tookNonce(answer)) {
           this.#upstream.authorize(forward, presented);
           return this.#exchange(scope.request, forward, body, signal);
         }

@@ -54,6 +54,20 @@ export class OidcClient {
   #discovery: Promise<Discovered> | undefined;
   #failedAt = 0;
   #ready = false;
+  /**
+   * The provider's latest DPoP nonce per origin, from any of its answers. A nonce belongs to the
+   * server, not to a key: every session's first proof carries it, instead of each new key earning
+   * its own `use_dpop_nonce` round trip at PAR, token and refresh.
+   */
+  readonly #dpopNonces = new Map<string, string>();
+
+  /** Every provider call: over the client identity's connection, noting the DPoP nonces it hands out. */
+  readonly #fetch = async (url: string, init?: RequestInit): Promise<Response> => {
+    const response = await this.identity.fetch(url, init);
+    const nonce = response.headers.get('dpop-nonce');
+    if (nonce) this.#dpopNonces.set(new URL(url).origin, nonce);
+    return response;
+  };
 
   constructor(config: GatehouseConfig['oidc'], identity: ClientIdentity) {
     this.#config = config;
@@ -106,7 +120,7 @@ export class OidcClient {
       configuration = await client.discovery(new URL(issuer), clientId, clientMetadata, authentication, {
         execute,
         timeout: Math.ceil(timeout / 1000),
-        [client.customFetch]: this.identity.fetch as client.CustomFetch,
+        [client.customFetch]: this.#fetch as client.CustomFetch,
       });
     } catch (error) {
       const translated = translateProviderError(error, 'idp_unavailable', 'discovery');
@@ -118,7 +132,7 @@ export class OidcClient {
     let responses = configuration;
     if (responseMode.endsWith('jwt')) {
       responses = new client.Configuration(metadata, clientId, clientMetadata, authentication);
-      responses[client.customFetch] = this.identity.fetch as client.CustomFetch;
+      responses[client.customFetch] = this.#fetch as client.CustomFetch;
       responses.timeout = configuration.timeout;
       for (const extension of execute) extension(responses);
       client.useJwtResponseMode(responses);
@@ -176,7 +190,7 @@ export class OidcClient {
         signingKey: () => this.identity.signingKey(),
         signingOptions: this.identity.signingOptions(),
         fetch: this.identity.fetch,
-        dpop: dpop && (await dpop.handle(configuration)),
+        dpop: dpop && (await this.#dpopHandle(dpop, configuration)),
       });
       return { url: url.href, transaction };
     } catch (error) {
@@ -207,7 +221,7 @@ export class OidcClient {
           idTokenExpected: true,
         },
         undefined,
-        { DPoP: dpop && (await dpop.handle(responses)) },
+        { DPoP: dpop && (await this.#dpopHandle(dpop, responses)) },
       );
       const claims = tokens.claims();
       if (!claims || !tokens.id_token) {
@@ -252,6 +266,13 @@ export class OidcClient {
     });
   }
 
+  /** openid-client's handle for `key`, told the provider's latest nonces first. */
+  async #dpopHandle(key: DpopKey, configuration: client.Configuration): Promise<client.DPoPHandle> {
+    const handle = await key.handle(configuration);
+    for (const [origin, nonce] of this.#dpopNonces) seedNonce(handle, origin, nonce);
+    return handle;
+  }
+
   /** With senderConstraint "dpop", a token the provider did not bind is refused: it would be a silent downgrade. */
   #checkBinding(tokenType: string, step: string): void {
     if (this.#config.senderConstraint === 'dpop' && !isDpopBound(tokenType)) {
@@ -275,7 +296,7 @@ export class OidcClient {
     const dpop = dpopKey ? DpopKey.fromJwk(dpopKey) : undefined;
     try {
       const response = await client.refreshTokenGrant(configuration, current.refreshToken, undefined, {
-        DPoP: dpop && (await dpop.handle(configuration)),
+        DPoP: dpop && (await this.#dpopHandle(dpop, configuration)),
       });
       this.#checkBinding(response.token_type, 'refresh');
       const claims = response.claims();
@@ -299,7 +320,7 @@ export class OidcClient {
   /** A client-credentials token (the app's own identity, not a user's), bound to the instance's DPoP key when configured. */
   async clientCredentials(scope: string | undefined): Promise<TokenSet> {
     const configuration = await this.configuration();
-    const dpop = this.clientDpopKey && (await this.clientDpopKey.handle(configuration));
+    const dpop = this.clientDpopKey && (await this.#dpopHandle(this.clientDpopKey, configuration));
     try {
       return tokenSet(await client.clientCredentialsGrant(configuration, scope ? { scope } : {}, { DPoP: dpop }));
     } catch (error) {
@@ -332,6 +353,16 @@ export class OidcClient {
   close(): Promise<void> {
     return this.identity.close();
   }
+}
+
+/**
+ * Tells a DPoP handle a nonce the provider gave out elsewhere. oauth4webapi's handles learn nonces
+ * only from their own answers (`cacheNonce`, not part of the typed API: if it ever goes, handles
+ * simply learn by one retry again, as RFC 9449 §8 intends).
+ */
+function seedNonce(handle: client.DPoPHandle, origin: string, nonce: string): void {
+  const learning = handle as unknown as { cacheNonce?: (response: Response, url: URL) => void };
+  learning.cacheNonce?.(new Response(null, { headers: { 'dpop-nonce': nonce } }), new URL(origin));
 }
 
 function tokenSet(response: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): TokenSet {

@@ -70,7 +70,7 @@ export async function proxyRoutes(
       });
       let answer = await call(request, reply, forward, credential ? isUnauthorized : never);
       // A DPoP upstream may hand out a new nonce with any answer, or demand one with a 401.
-      const nonceDemanded = credential?.dpop !== undefined && upstream.tookNonce(answer.headers);
+      const nonceDemanded = credential?.dpop !== undefined && upstream.tookNonce(answer);
       if (answer.status !== 401 || !credential) return reply;
       const replayable = !hasBody(request);
       if (nonceDemanded) {

@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { GatehouseError } from '../errors.js';
 import type { TlsConnectOptions } from '../keys/tls-material.js';
-import { requestedNonce } from '../tokens/dpop.js';
+import { asksForNonce } from '../tokens/dpop.js';
 import type { Credential } from '../tokens/token-manager.js';
 import { Relay, type RelayOptions } from './relay.js';
 
@@ -72,13 +72,14 @@ export class Upstream {
   }
 
   /**
-   * Notes the nonce an answer carries. True when the answer was a `use_dpop_nonce` challenge, so
-   * the call is worth one retry with a new proof.
+   * Notes the nonce an answer carries (RFC 9449 §9: any answer may bring a new one). True when the
+   * answer was a `use_dpop_nonce` challenge, so the call is worth one retry with a new proof.
    */
-  tookNonce(headers: IncomingHttpHeaders): boolean {
-    const nonce = headers['dpop-nonce'];
-    if (typeof nonce === 'string') this.#dpopNonce = nonce;
-    return requestedNonce(headers) !== undefined;
+  tookNonce(answer: Answer): boolean {
+    const nonce = answer.headers['dpop-nonce'];
+    if (typeof nonce !== 'string') return false;
+    this.#dpopNonce = nonce;
+    return answer.status === 401 && asksForNonce(answer.headers);
   }
 
   /** Sends `forward` upstream with the browser's body (if any) and relays the answer (relay.ts); resolves once complete. */

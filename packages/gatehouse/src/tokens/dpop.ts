@@ -52,22 +52,15 @@ export class DpopKey {
         : alg === 'PS256'
           ? generateKeyPairSync('rsa', { modulusLength: 2048 })
           : generateKeyPairSync('ed25519');
-    return new DpopKey(privateKey, alg);
+    return remember(new DpopKey(privateKey, alg));
   }
 
   /** The key a session stored; the same object for the same key while it is in use (cached). */
   static fromJwk(jwk: JWK): DpopKey {
-    const id = jwk.x ?? jwk.n ?? '';
-    let key = recent.get(id);
-    if (key) {
-      recent.delete(id); // move to the end: most recently used
-    } else {
-      const alg: DpopAlg = jwk.kty === 'EC' ? 'ES256' : jwk.kty === 'RSA' ? 'PS256' : 'EdDSA';
-      key = new DpopKey(createPrivateKey({ key: jwk as never, format: 'jwk' }), alg);
-      if (recent.size >= MAX_CACHED_KEYS) recent.delete(recent.keys().next().value!);
-    }
-    recent.set(id, key);
-    return key;
+    const known = recent.get(keyId(jwk));
+    if (known) return remember(known);
+    const alg: DpopAlg = jwk.kty === 'EC' ? 'ES256' : jwk.kty === 'RSA' ? 'PS256' : 'EdDSA';
+    return remember(new DpopKey(createPrivateKey({ key: jwk as never, format: 'jwk' }), alg));
   }
 
   /** The RFC 7638 thumbprint of the public key (`dpop_jkt`, and the `cnf.jkt` of bound tokens). */
@@ -126,6 +119,17 @@ export class DpopKey {
 const MAX_CACHED_KEYS = 10_000;
 const recent = new Map<string, DpopKey>();
 
+const keyId = (jwk: JWK) => jwk.x ?? jwk.n ?? '';
+
+/** Puts `key` last in the cache (most recently used), dropping the least recently used past the limit. */
+function remember(key: DpopKey): DpopKey {
+  const id = keyId(key.jwk);
+  recent.delete(id);
+  if (recent.size >= MAX_CACHED_KEYS) recent.delete(recent.keys().next().value!);
+  recent.set(id, key);
+  return key;
+}
+
 /** Random bytes drawn in blocks: one call to the CSPRNG per 256 proofs instead of one each. */
 const jtiPool = Buffer.alloc(JTI_BYTES * 256);
 let jtiOffset = jtiPool.length;
@@ -149,10 +153,8 @@ export function isDpopBound(tokenType: string | undefined): boolean {
   return tokenType !== undefined && tokenType.toLowerCase() === 'dpop';
 }
 
-/** From an upstream's 401: the nonce it wants when it asks for one (`WWW-Authenticate: DPoP error="use_dpop_nonce"`). */
-export function requestedNonce(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const nonce = headers['dpop-nonce'];
+/** Whether an upstream's 401 asks for a nonce in the proof (`WWW-Authenticate: DPoP error="use_dpop_nonce"`). */
+export function asksForNonce(headers: Record<string, string | string[] | undefined>): boolean {
   const challenge = [headers['www-authenticate'] ?? []].flat().join(', ');
-  if (typeof nonce !== 'string' || !/\bdpop\b[^]*\berror\s*=\s*"?use_dpop_nonce/i.test(challenge)) return undefined;
-  return nonce;
+  return /\bdpop\b[^]*\berror\s*=\s*"?use_dpop_nonce/i.test(challenge);
 }
