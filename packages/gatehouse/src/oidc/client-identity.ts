@@ -121,11 +121,6 @@ export class ClientIdentity {
     return { keys: keys.map(publicOnly) };
   }
 
-  /** Whether there is anything to publish. */
-  get hasPublicKeys(): boolean {
-    return this.jwks().keys.length > 0;
-  }
-
   close(): Promise<void> {
     return this.#agent?.close() ?? Promise.resolve();
   }

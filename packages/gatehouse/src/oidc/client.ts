@@ -15,11 +15,12 @@ import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { TokenSet } from '../session/session.js';
 import { DpopKey, isDpopBound } from '../tokens/dpop.js';
-import { authorizationUrl, requestForm, type RequestForm } from './authorization-request.js';
+import { authorizationUrl } from './authorization-request.js';
 import type { ClientIdentity } from './client-identity.js';
+import { discover, type Discovered } from './discovery.js';
+import { ProviderNonces } from './dpop-nonces.js';
 import { translateProviderError } from './errors.js';
 import { assertSameUser } from './id-token-checks.js';
-import { IdTokenSignature } from './id-token-signature.js';
 import type { LoginTransaction } from './login-transaction.js';
 
 /** What a successful code exchange yields: the validated ID token claims, the tokens, and the key they are bound to. */
@@ -32,17 +33,6 @@ export interface LoginResult {
 /** The authorization response as it reached the callback: a query string, or a form_post body. */
 export type AuthorizationResponse = { query: string } | { form: string };
 
-interface Discovered {
-  configuration: client.Configuration;
-  /**
-   * The configuration that reads authorization responses. For JARM it is a second one: openid-client
-   * would otherwise rewrite every request's response_mode to "jwt" (losing "form_post.jwt").
-   */
-  responses: client.Configuration;
-  form: RequestForm;
-  idTokens: IdTokenSignature;
-}
-
 /** After a failed discovery, wait this long before asking the provider again. */
 const DISCOVERY_RETRY_MS = 2_000;
 
@@ -54,20 +44,8 @@ export class OidcClient {
   #discovery: Promise<Discovered> | undefined;
   #failedAt = 0;
   #ready = false;
-  /**
-   * The provider's latest DPoP nonce per origin, from any of its answers. A nonce belongs to the
-   * server, not to a key: every session's first proof carries it, instead of each new key earning
-   * its own `use_dpop_nonce` round trip at PAR, token and refresh.
-   */
-  readonly #dpopNonces = new Map<string, string>();
-
-  /** Every provider call: over the client identity's connection, noting the DPoP nonces it hands out. */
-  readonly #fetch = async (url: string, init?: RequestInit): Promise<Response> => {
-    const response = await this.identity.fetch(url, init);
-    const nonce = response.headers.get('dpop-nonce');
-    if (nonce) this.#dpopNonces.set(new URL(url).origin, nonce);
-    return response;
-  };
+  /** The provider's DPoP nonces, shared by every key's proofs. */
+  readonly #nonces = new ProviderNonces();
 
   constructor(config: GatehouseConfig['oidc'], identity: ClientIdentity) {
     this.#config = config;
@@ -92,7 +70,7 @@ export class OidcClient {
           new GatehouseError('idp_unavailable', { detail: 'discovery failed recently; waiting before retrying' }),
         );
       }
-      this.#discovery = this.#discover();
+      this.#discovery = discover(this.#config, this.identity, this.#nonces.noting(this.identity.fetch));
       this.#discovery.then(
         () => (this.#ready = true),
         () => {
@@ -102,59 +80,6 @@ export class OidcClient {
       );
     }
     return this.#discovery;
-  }
-
-  async #discover(): Promise<Discovered> {
-    const { issuer, clientId, idTokenSigningAlg, timeout, allowInsecureHttp, responseMode } = this.#config;
-    const execute = allowInsecureHttp ? [client.allowInsecureRequests] : [];
-    const clientMetadata = {
-      // The one algorithm accepted on ID tokens, and on JARM responses (signed by the same provider keys).
-      id_token_signed_response_alg: idTokenSigningAlg,
-      authorization_signed_response_alg: idTokenSigningAlg,
-      ...(this.identity.presentsCertificate ? { use_mtls_endpoint_aliases: true } : {}),
-    };
-    const authentication = await this.identity.authentication();
-    let configuration: client.Configuration;
-    try {
-      // discovery() checks that the document's issuer equals the configured one.
-      configuration = await client.discovery(new URL(issuer), clientId, clientMetadata, authentication, {
-        execute,
-        timeout: Math.ceil(timeout / 1000),
-        [client.customFetch]: this.#fetch as client.CustomFetch,
-      });
-    } catch (error) {
-      const translated = translateProviderError(error, 'idp_unavailable', 'discovery');
-      throw translated.code === 'idp_unavailable'
-        ? translated
-        : new GatehouseError('idp_unavailable', { cause: error, detail: 'discovery document rejected' });
-    }
-    const metadata = configuration.serverMetadata();
-    let responses = configuration;
-    if (responseMode.endsWith('jwt')) {
-      responses = new client.Configuration(metadata, clientId, clientMetadata, authentication);
-      responses[client.customFetch] = this.#fetch as client.CustomFetch;
-      responses.timeout = configuration.timeout;
-      for (const extension of execute) extension(responses);
-      client.useJwtResponseMode(responses);
-    }
-    if (this.identity.decryptionKeys.length > 0) {
-      client.enableDecryptingResponses(responses, undefined, ...(await this.identity.decryptionCryptoKeys()));
-    }
-    if (!metadata.jwks_uri)
-      throw new GatehouseError('idp_unavailable', { detail: 'the provider publishes no jwks_uri' });
-    return {
-      configuration,
-      responses,
-      form: requestForm(this.#config, metadata, this.identity.signingKeys.length > 0),
-      idTokens: new IdTokenSignature({
-        jwksUri: metadata.jwks_uri,
-        algorithm: idTokenSigningAlg,
-        issuer: metadata.issuer,
-        clientId,
-        fetch: this.identity.fetch,
-        decrypt: (jwe) => this.identity.decrypt(jwe),
-      }),
-    };
   }
 
   /** A new transaction and the authorization URL that starts it. */
@@ -190,7 +115,7 @@ export class OidcClient {
         signingKey: () => this.identity.signingKey(),
         signingOptions: this.identity.signingOptions(),
         fetch: this.identity.fetch,
-        dpop: dpop && (await this.#dpopHandle(dpop, configuration)),
+        dpop: dpop && (await this.#nonces.handle(dpop, configuration)),
       });
       return { url: url.href, transaction };
     } catch (error) {
@@ -221,7 +146,7 @@ export class OidcClient {
           idTokenExpected: true,
         },
         undefined,
-        { DPoP: dpop && (await this.#dpopHandle(dpop, responses)) },
+        { DPoP: dpop && (await this.#nonces.handle(dpop, responses)) },
       );
       const claims = tokens.claims();
       if (!claims || !tokens.id_token) {
@@ -266,13 +191,6 @@ export class OidcClient {
     });
   }
 
-  /** openid-client's handle for `key`, told the provider's latest nonces first. */
-  async #dpopHandle(key: DpopKey, configuration: client.Configuration): Promise<client.DPoPHandle> {
-    const handle = await key.handle(configuration);
-    for (const [origin, nonce] of this.#dpopNonces) seedNonce(handle, origin, nonce);
-    return handle;
-  }
-
   /** With senderConstraint "dpop", a token the provider did not bind is refused: it would be a silent downgrade. */
   #checkBinding(tokenType: string, step: string): void {
     if (this.#config.senderConstraint === 'dpop' && !isDpopBound(tokenType)) {
@@ -296,7 +214,7 @@ export class OidcClient {
     const dpop = dpopKey ? DpopKey.fromJwk(dpopKey) : undefined;
     try {
       const response = await client.refreshTokenGrant(configuration, current.refreshToken, undefined, {
-        DPoP: dpop && (await this.#dpopHandle(dpop, configuration)),
+        DPoP: dpop && (await this.#nonces.handle(dpop, configuration)),
       });
       this.#checkBinding(response.token_type, 'refresh');
       const claims = response.claims();
@@ -320,7 +238,7 @@ export class OidcClient {
   /** A client-credentials token (the app's own identity, not a user's), bound to the instance's DPoP key when configured. */
   async clientCredentials(scope: string | undefined): Promise<TokenSet> {
     const configuration = await this.configuration();
-    const dpop = this.clientDpopKey && (await this.#dpopHandle(this.clientDpopKey, configuration));
+    const dpop = this.clientDpopKey && (await this.#nonces.handle(this.clientDpopKey, configuration));
     try {
       return tokenSet(await client.clientCredentialsGrant(configuration, scope ? { scope } : {}, { DPoP: dpop }));
     } catch (error) {
@@ -353,16 +271,6 @@ export class OidcClient {
   close(): Promise<void> {
     return this.identity.close();
   }
-}
-
-/**
- * Tells a DPoP handle a nonce the provider gave out elsewhere. oauth4webapi's handles learn nonces
- * only from their own answers (`cacheNonce`, not part of the typed API: if it ever goes, handles
- * simply learn by one retry again, as RFC 9449 §8 intends).
- */
-function seedNonce(handle: client.DPoPHandle, origin: string, nonce: string): void {
-  const learning = handle as unknown as { cacheNonce?: (response: Response, url: URL) => void };
-  learning.cacheNonce?.(new Response(null, { headers: { 'dpop-nonce': nonce } }), new URL(origin));
 }
 
 function tokenSet(response: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): TokenSet {
