@@ -45,6 +45,7 @@ async function dpopStack(
       routes: [
         { path: '/orders', upstream: `${api.url}/orders` },
         { path: '/plain', upstream: `${api.url}/plain`, token: 'none' },
+        { path: '/service', upstream: `${api.url}/service`, token: 'client' },
       ],
     }),
   });
@@ -113,6 +114,24 @@ describe('DPoP-bound tokens, with PAR', () => {
     assert.equal(response.status, 200);
     assert.equal(api.verdicts.length, before + 1);
     assert.equal(api.verdicts.at(-1)!.ok, true);
+  });
+
+  it("binds client-credentials tokens to the instance's key, asked for by several calls at once", async () => {
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    const before = api.verdicts.length;
+    const responses = await Promise.all([1, 2, 3].map((i) => browser.api(`${stack.app}/api/service/${i}`)));
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      [200, 200, 200],
+    );
+    assert.deepEqual(
+      api.verdicts.slice(before).map((v) => v.ok),
+      [true, true, true],
+    );
+    const client = stack.idp.grants.filter((g) => g.grantType === 'client_credentials' && g.ok);
+    assert.equal(client.length, 1, 'one client token');
+    assert.equal(typeof (decodeJwt(client[0]!.tokens[0]!).cnf as { jkt?: string }).jkt, 'string', 'DPoP-bound');
   });
 
   it('retries once with the nonce a resource server demands, and remembers it', async () => {

@@ -39,8 +39,12 @@ const DISCOVERY_RETRY_MS = 2_000;
 export class OidcClient {
   readonly #config: GatehouseConfig['oidc'];
   readonly identity: ClientIdentity;
-  /** The key client-credentials tokens are bound to when senderConstraint is "dpop" (one per instance). */
-  readonly clientDpopKey: DpopKey | undefined;
+  /**
+   * The key client-credentials tokens are bound to when senderConstraint is "dpop": one per
+   * instance, made before the first such token is asked for.
+   */
+  clientDpopKey: DpopKey | undefined;
+  #clientKey: Promise<DpopKey> | undefined;
   #discovery: Promise<Discovered> | undefined;
   #failedAt = 0;
   #ready = false;
@@ -50,7 +54,6 @@ export class OidcClient {
   constructor(config: GatehouseConfig['oidc'], identity: ClientIdentity) {
     this.#config = config;
     this.identity = identity;
-    this.clientDpopKey = config.senderConstraint === 'dpop' ? DpopKey.generate(config.dpopSigningAlg) : undefined;
   }
 
   /** True once discovery has succeeded. */
@@ -88,7 +91,8 @@ export class OidcClient {
     previousSessionId?: string,
   ): Promise<{ url: string; transaction: LoginTransaction }> {
     const { configuration, form } = await this.#discovered();
-    const dpop = this.#config.senderConstraint === 'dpop' ? DpopKey.generate(this.#config.dpopSigningAlg) : undefined;
+    const dpop =
+      this.#config.senderConstraint === 'dpop' ? await DpopKey.generate(this.#config.dpopSigningAlg) : undefined;
     const transaction: LoginTransaction = {
       state: client.randomState(),
       nonce: client.randomNonce(),
@@ -238,6 +242,11 @@ export class OidcClient {
   /** A client-credentials token (the app's own identity, not a user's), bound to the instance's DPoP key when configured. */
   async clientCredentials(scope: string | undefined): Promise<TokenSet> {
     const configuration = await this.configuration();
+    if (this.#config.senderConstraint === 'dpop') {
+      // One key for every client token of this instance, however many scopes ask at once.
+      this.#clientKey ??= DpopKey.generate(this.#config.dpopSigningAlg).then((key) => (this.clientDpopKey = key));
+      await this.#clientKey;
+    }
     const dpop = this.clientDpopKey && (await this.#nonces.handle(this.clientDpopKey, configuration));
     try {
       return tokenSet(await client.clientCredentialsGrant(configuration, scope ? { scope } : {}, { DPoP: dpop }));

@@ -9,16 +9,20 @@
  * RFC 7515 encoding; the tests verify every proof with jose). `ath` is cached per access token.
  */
 import {
+  constants,
   createHash,
-  generateKeyPairSync,
+  createPrivateKey,
+  generateKeyPair,
   randomFillSync,
   sign,
   type KeyObject,
-  createPrivateKey,
-  constants,
 } from 'node:crypto';
+import { promisify } from 'node:util';
 import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
 import * as client from 'openid-client';
+import { publicOnly } from '../keys/client-keys.js';
+
+const generate = promisify(generateKeyPair);
 
 export type DpopAlg = 'ES256' | 'PS256' | 'EdDSA';
 
@@ -39,19 +43,18 @@ export class DpopKey {
     this.alg = alg;
     this.#privateKey = privateKey;
     this.jwk = privateKey.export({ format: 'jwk' }) as JWK;
-    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = this.jwk;
-    this.#publicJwk = publicJwk;
-    this.#encodedHeader = base64url(JSON.stringify({ typ: 'dpop+jwt', alg, jwk: publicJwk }));
+    this.#publicJwk = publicOnly(this.jwk);
+    this.#encodedHeader = base64url(JSON.stringify({ typ: 'dpop+jwt', alg, jwk: this.#publicJwk }));
   }
 
-  /** A new key pair for a new session. */
-  static generate(alg: DpopAlg): DpopKey {
+  /** A new key pair for a new session (off the event loop: an RSA key takes a while). */
+  static async generate(alg: DpopAlg): Promise<DpopKey> {
     const { privateKey } =
       alg === 'ES256'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        ? await generate('ec', { namedCurve: 'P-256' })
         : alg === 'PS256'
-          ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-          : generateKeyPairSync('ed25519');
+          ? await generate('rsa', { modulusLength: 2048 })
+          : await generate('ed25519');
     return remember(new DpopKey(privateKey, alg));
   }
 
