@@ -19,7 +19,7 @@ export async function profile(lab: Lab, results: Results): Promise<void> {
   const profiles: Record<string, unknown> = {};
   for (const name of runnable(
     lab,
-    ['node-proxy', 'gh-memory', 'gh-cookie', 'gh-redis'] as TargetName[],
+    ['node-proxy', 'gh-memory', 'gh-cookie', 'gh-redis', 'gh-dpop'] as TargetName[],
     results,
     'profile',
   )) {

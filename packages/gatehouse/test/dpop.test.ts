@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeJwt } from 'jose';
+import { decodeJwt, EmbeddedJWK, jwtVerify } from 'jose';
 import { TestBrowser } from './support/browser.js';
 import type { GatehouseConfigInput } from '../src/config/schema.js';
 import { REDIS_URL, redisUnavailable, testPrefix } from './support/redis.js';
@@ -211,6 +211,31 @@ describe('DPoP-bound tokens, refreshed', () => {
     assert.equal(refreshed.length, 1, 'one refresh');
     assert.equal((decodeJwt(refreshed[0]!.tokens[0]!).cnf as { jkt: string }).jkt, jkt, 'same key');
     assert.equal(api.verdicts.at(-1)!.ok, true);
+  });
+});
+
+describe('DPoP proofs, signed on their own thread (the build)', () => {
+  it('signs every proof there, each valid, for its own method and URL, with a new jti', async () => {
+    const { DpopKey: Built } = await import('../dist/tokens/dpop.js');
+    const { proofSigner } = await import('../dist/tokens/proof-signer.js');
+    for (const alg of ['ES256', 'EdDSA', 'PS256'] as const) {
+      const key = await Built.generate(alg);
+      const proofs = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => key.proof('POST', `https://api.example/orders/${i}`, 'the-token', 'n-1')),
+      );
+      assert.equal(proofSigner.onThread, true, 'the signing thread signed them');
+      const jtis = new Set<unknown>();
+      for (const [i, proof] of proofs.entries()) {
+        const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
+          typ: 'dpop+jwt',
+          algorithms: [alg],
+        });
+        assert.deepEqual([payload.htm, payload.htu, payload.nonce], ['POST', `https://api.example/orders/${i}`, 'n-1']);
+        assert.equal((protectedHeader.jwk as Record<string, unknown>).d, undefined, 'no private member in the header');
+        jtis.add(payload.jti);
+      }
+      assert.equal(jtis.size, proofs.length);
+    }
   });
 });
 

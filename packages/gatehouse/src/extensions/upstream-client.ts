@@ -91,12 +91,12 @@ export class NamedUpstream {
     try {
       const credential = await this.tokens.credentialFor(this.upstreamConfig, scope.session);
       const send = async (presented: typeof credential) => {
-        this.#upstream.authorize(forward, presented);
+        await this.#upstream.authorize(forward, presented);
         const answer = await this.#exchange(scope.request, forward, body, signal);
         // A DPoP upstream may hand out a new nonce with any answer, or demand one with a 401: then
         // the same call goes again, once, with a proof carrying it.
         if (presented?.dpop && this.#upstream.tookNonce(answer)) {
-          this.#upstream.authorize(forward, presented);
+          await this.#upstream.authorize(forward, presented);
           return this.#exchange(scope.request, forward, body, signal);
         }
         return answer;

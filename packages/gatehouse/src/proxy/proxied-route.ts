@@ -7,7 +7,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { GatehouseConfig, RouteConfig } from '../config/load.js';
 import type { RateLimiter } from '../security/rate-limit.js';
 import type { ActiveSession } from '../session/session-manager.js';
-import type { Credential } from '../tokens/token-manager.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { checkedRestPath } from './path.js';
 import { Upstream, type ForwardRequest } from './upstream.js';
@@ -52,17 +51,17 @@ export class ProxiedRoute {
     if (this.route.rateLimit?.perIp) await limits.check(`ip${this.route.path}`, ip, this.route.rateLimit.perIp);
   }
 
-  /** The upstream request for a browser request: checked path, query kept, header policy applied, credential attached. */
+  /** The upstream request for a browser request: checked path, query kept, header policy applied (the upstream attaches the credential). */
   forward(
     method: string,
     url: string,
     headers: IncomingHttpHeaders,
-    context: { clientIp: string; requestId: string; credential: Credential | undefined },
+    context: { clientIp: string; requestId: string },
   ): ForwardRequest {
     const queryAt = url.indexOf('?');
     const rawPath = queryAt === -1 ? url : url.slice(0, queryAt);
     const path = `${this.upstream.basePath}${checkedRestPath(rawPath.slice(this.prefix.length))}` || '/';
-    const forward = {
+    return {
       method,
       path: queryAt === -1 ? path : path + url.slice(queryAt),
       headers: upstreamRequestHeaders(headers, {
@@ -72,7 +71,5 @@ export class ProxiedRoute {
         requestId: context.requestId,
       }),
     };
-    this.upstream.authorize(forward, context.credential);
-    return forward;
   }
 }

@@ -66,8 +66,9 @@ export async function proxyRoutes(
       const forward = proxied.forward(request.method, request.raw.url!, request.headers, {
         clientIp: request.ip,
         requestId: request.id,
-        credential,
       });
+      const signing = upstream.authorize(forward, credential);
+      if (signing) await signing; // a DPoP proof; a bearer token needs no wait
       let answer = await call(request, reply, forward, credential ? isUnauthorized : never);
       // A DPoP upstream may hand out a new nonce with any answer, or demand one with a 401.
       const nonceDemanded = credential?.dpop !== undefined && upstream.tookNonce(answer);
@@ -77,7 +78,7 @@ export async function proxyRoutes(
         // The token is fine; the proof lacked the nonce. A body cannot be sent twice: the next call will carry it.
         if (!replayable)
           throw new GatehouseError('upstream_unauthorized', { detail: 'upstream demanded a DPoP nonce' });
-        upstream.authorize(forward, credential);
+        await upstream.authorize(forward, credential);
         answer = await call(request, reply, forward, isUnauthorized);
         if (answer.status !== 401) return reply;
       }
@@ -85,7 +86,7 @@ export async function proxyRoutes(
       // The upstream refused the token: refresh once, and retry once if the request can be replayed.
       const renewed = await tokens.renew(route, session, credential);
       if (renewed && replayable) {
-        upstream.authorize(forward, renewed);
+        await upstream.authorize(forward, renewed);
         if ((await call(request, reply, forward, isUnauthorized)).status !== 401) return reply;
       }
       throw new GatehouseError('upstream_unauthorized', {

@@ -54,21 +54,24 @@ export class Upstream {
   }
 
   /**
-   * Sets the credential on a request to this upstream: `Bearer`, or for a DPoP-bound token `DPoP`
-   * with a fresh proof for exactly this method and URL (and the upstream's latest nonce).
+   * Sets the credential on a request to this upstream: `Bearer` at once, or for a DPoP-bound token
+   * `DPoP` with a fresh proof for exactly this method and URL (and the upstream's latest nonce),
+   * whose signature is a promise to await.
    */
-  authorize(forward: ForwardRequest, credential: Credential | undefined): void {
-    if (!credential) return;
+  authorize(forward: ForwardRequest, credential: Credential | undefined): Promise<void> | undefined {
+    if (!credential) return undefined;
     const { accessToken } = credential.token;
     // token_type is case-insensitive (RFC 6749 §5.1); send the canonical scheme.
     if (!credential.dpop) {
       forward.headers.authorization = `Bearer ${accessToken}`;
-      return;
+      return undefined;
     }
     const queryAt = forward.path.indexOf('?');
     const htu = this.origin + (queryAt === -1 ? forward.path : forward.path.slice(0, queryAt));
     forward.headers.authorization = `DPoP ${accessToken}`;
-    forward.headers.dpop = credential.dpop.proof(forward.method, htu, accessToken, this.#dpopNonce);
+    return credential.dpop.proof(forward.method, htu, accessToken, this.#dpopNonce).then((proof) => {
+      forward.headers.dpop = proof;
+    });
   }
 
   /**

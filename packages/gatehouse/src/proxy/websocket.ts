@@ -95,7 +95,8 @@ export function websocketProxy(app: FastifyInstance, services: Services, routes:
     await route.countAgainstLimits(limits, session, ip);
     if (route.route.authorize) authorizer.check(route.route.authorize, session);
     const credential = await tokens.credentialFor(route.route, session);
-    const forward = route.forward('GET', url, request.headers, { clientIp: ip, requestId: randomUUID(), credential });
+    const forward = route.forward('GET', url, request.headers, { clientIp: ip, requestId: randomUUID() });
+    await route.upstream.authorize(forward, credential);
     const upgraded = await route.upstream.upgrade(forward);
 
     if (!socket.writable) return void upgraded.socket.destroy();

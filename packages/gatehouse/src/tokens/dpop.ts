@@ -4,23 +4,19 @@
  * Each session gets its own key pair, generated when sign-in starts and kept (private half
  * included) in the sealed session, so every instance can sign for it. At the provider, openid-client
  * sends the proofs (token and PAR endpoints, with its own nonce handling). Towards upstreams,
- * Gatehouse signs one proof per call here, on the hot path: node:crypto's synchronous signer costs
- * a fifth of jose's WebCrypto one, so the compact JWS is assembled here (header fixed per key,
- * RFC 7515 encoding; the tests verify every proof with jose). `ath` is cached per access token.
+ * Gatehouse signs one proof per call here, on the hot path. node:crypto signs it on libuv's thread
+ * pool: the event loop spends about a third of what a synchronous signature (or WebCrypto's
+ * argument checks, or jose's JWT builder on top) would cost it, so the compact JWS around the
+ * signature is assembled here: a header fixed per key, RFC 7515 encoding, and tests that verify
+ * every proof with jose. `ath` is cached per access token.
  */
-import {
-  constants,
-  createHash,
-  createPrivateKey,
-  generateKeyPair,
-  randomFillSync,
-  sign,
-  type KeyObject,
-} from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPair, randomFillSync, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
 import * as client from 'openid-client';
 import { publicOnly } from '../keys/client-keys.js';
+import { proofSigner, type SigningKey } from './proof-signer.js';
+import { signerFor } from './proof-signature.js';
 
 const generate = promisify(generateKeyPair);
 
@@ -29,21 +25,23 @@ export type DpopAlg = 'ES256' | 'PS256' | 'EdDSA';
 /** Proof lifetime is the verifier's business; `iat` is now, and `jti` is 128 random bits. */
 const JTI_BYTES = 16;
 
-export class DpopKey {
+export class DpopKey implements SigningKey {
   readonly alg: DpopAlg;
   /** The private JWK, as stored in the session. */
   readonly jwk: JWK;
-  readonly #privateKey: KeyObject;
   readonly #publicJwk: JWK;
+  readonly id: string;
+  readonly signer: SigningKey['signer'];
   readonly #encodedHeader: string;
   #ath: { token: string; hash: string } | undefined;
   #handle: Promise<client.DPoPHandle> | undefined;
 
   private constructor(privateKey: KeyObject, alg: DpopAlg) {
     this.alg = alg;
-    this.#privateKey = privateKey;
+    this.signer = signerFor(alg, privateKey);
     this.jwk = privateKey.export({ format: 'jwk' }) as JWK;
     this.#publicJwk = publicOnly(this.jwk);
+    this.id = keyId(this.jwk);
     this.#encodedHeader = base64url(JSON.stringify({ typ: 'dpop+jwt', alg, jwk: this.#publicJwk }));
   }
 
@@ -85,7 +83,7 @@ export class DpopKey {
   }
 
   /** A proof for one call: `htu` is the target URL without query or fragment (RFC 9449 §4.2). */
-  proof(htm: string, htu: string, accessToken: string | undefined, nonce: string | undefined): string {
+  proof(htm: string, htu: string, accessToken: string | undefined, nonce: string | undefined): Promise<string> {
     const claims: Record<string, string | number> = {
       jti: nextJti(),
       htm,
@@ -95,19 +93,7 @@ export class DpopKey {
     if (accessToken !== undefined) claims.ath = this.#accessTokenHash(accessToken);
     if (nonce !== undefined) claims.nonce = nonce;
     const input = `${this.#encodedHeader}.${base64url(JSON.stringify(claims))}`;
-    return `${input}.${this.#sign(Buffer.from(input)).toString('base64url')}`;
-  }
-
-  #sign(input: Buffer): Buffer {
-    if (this.alg === 'ES256') return sign('sha256', input, { key: this.#privateKey, dsaEncoding: 'ieee-p1363' });
-    if (this.alg === 'PS256') {
-      return sign('sha256', input, {
-        key: this.#privateKey,
-        padding: constants.RSA_PKCS1_PSS_PADDING,
-        saltLength: 32,
-      });
-    }
-    return sign(null, input, this.#privateKey);
+    return proofSigner.sign(this, input).then((signature) => `${input}.${signature}`);
   }
 
   #accessTokenHash(token: string): string {
@@ -126,7 +112,7 @@ const keyId = (jwk: JWK) => jwk.x ?? jwk.n ?? '';
 
 /** Puts `key` last in the cache (most recently used), dropping the least recently used past the limit. */
 function remember(key: DpopKey): DpopKey {
-  const id = keyId(key.jwk);
+  const { id } = key;
   recent.delete(id);
   if (recent.size >= MAX_CACHED_KEYS) recent.delete(recent.keys().next().value!);
   recent.set(id, key);
