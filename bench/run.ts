@@ -20,10 +20,11 @@ import { loginRate } from './scenarios/login.js';
 import { profile } from './scenarios/profile.js';
 import { sessions } from './scenarios/sessions.js';
 import { soak } from './scenarios/soak.js';
-import { DEFINITIONS, get1kChecks, throughput } from './scenarios/throughput.js';
+import { DEFINITIONS, dpop1kChecks, get1kChecks, throughput } from './scenarios/throughput.js';
 
 const SCENARIO_RUNNERS: Record<Scenario, (lab: Lab, results: Results) => Promise<void>> = {
   get1k: async (lab, results) => get1kChecks(results, await throughput(lab, results, DEFINITIONS.get1k)),
+  dpop1k: async (lab, results) => dpop1kChecks(results, await throughput(lab, results, DEFINITIONS.dpop1k)),
   stream64k: async (lab, results) => void (await throughput(lab, results, DEFINITIONS.stream64k)),
   upload1m: async (lab, results) => void (await throughput(lab, results, DEFINITIONS.upload1m)),
   sessions100k: sessions,

@@ -4,6 +4,7 @@ import { TARGET_NAMES, type TargetName } from './targets.js';
 
 export const SCENARIOS = [
   'get1k',
+  'dpop1k',
   'stream64k',
   'upload1m',
   'sessions100k',

@@ -8,15 +8,23 @@
  * pool: the event loop spends about a third of what a synchronous signature (or WebCrypto's
  * argument checks, or jose's JWT builder on top) would cost it, so the compact JWS around the
  * signature is assembled here: a header fixed per key, RFC 7515 encoding, and tests that verify
- * every proof with jose. `ath` is cached per access token.
+ * every proof with jose. `ath` is cached per access token. (A signing thread fed in batches cost the
+ * event loop less still, but measured no faster in bench/README.md's dpop1k: it was removed.)
  */
-import { createHash, createPrivateKey, generateKeyPair, randomFillSync, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  generateKeyPair,
+  randomFillSync,
+  sign,
+  type KeyObject,
+  type SignKeyObjectInput,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
 import * as client from 'openid-client';
 import { publicOnly } from '../keys/client-keys.js';
-import { proofSigner, type SigningKey } from './proof-signer.js';
-import { signerFor } from './proof-signature.js';
 
 const generate = promisify(generateKeyPair);
 
@@ -25,20 +33,26 @@ export type DpopAlg = 'ES256' | 'PS256' | 'EdDSA';
 /** Proof lifetime is the verifier's business; `iat` is now, and `jti` is 128 random bits. */
 const JTI_BYTES = 16;
 
-export class DpopKey implements SigningKey {
+export class DpopKey {
   readonly alg: DpopAlg;
   /** The private JWK, as stored in the session. */
   readonly jwk: JWK;
   readonly #publicJwk: JWK;
   readonly id: string;
-  readonly signer: SigningKey['signer'];
+  /** The private key with its signature encoding (ES256: r || s, RFC 7518 §3.4; PS256: PSS). */
+  readonly #signer: SignKeyObjectInput;
   readonly #encodedHeader: string;
   #ath: { token: string; hash: string } | undefined;
   #handle: Promise<client.DPoPHandle> | undefined;
 
   private constructor(privateKey: KeyObject, alg: DpopAlg) {
     this.alg = alg;
-    this.signer = signerFor(alg, privateKey);
+    this.#signer =
+      alg === 'ES256'
+        ? { key: privateKey, dsaEncoding: 'ieee-p1363' }
+        : alg === 'PS256'
+          ? { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+          : { key: privateKey };
     this.jwk = privateKey.export({ format: 'jwk' }) as JWK;
     this.#publicJwk = publicOnly(this.jwk);
     this.id = keyId(this.jwk);
@@ -93,7 +107,12 @@ export class DpopKey implements SigningKey {
     if (accessToken !== undefined) claims.ath = this.#accessTokenHash(accessToken);
     if (nonce !== undefined) claims.nonce = nonce;
     const input = `${this.#encodedHeader}.${base64url(JSON.stringify(claims))}`;
-    return proofSigner.sign(this, input).then((signature) => `${input}.${signature}`);
+    return new Promise((resolve, reject) => {
+      // With a callback, node:crypto signs on the thread pool.
+      sign(this.alg === 'EdDSA' ? null : 'sha256', Buffer.from(input), this.#signer, (error, signature) =>
+        error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`),
+      );
+    });
   }
 
   #accessTokenHash(token: string): string {
