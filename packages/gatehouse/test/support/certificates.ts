@@ -24,19 +24,22 @@ function openssl(dir: string, args: string[]): void {
 export function createTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-pki-'));
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(dir, [
-    'req',
-    '-x509',
-    ...ec,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=Gatehouse Test CA',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-  ]);
+  /** A self-signed certificate and its key: `name`.pem, `name`.key. */
+  const selfSigned = (name: string, subject: string) =>
+    openssl(dir, [
+      'req',
+      '-x509',
+      ...ec,
+      '-days',
+      '2',
+      '-subj',
+      subject,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+    ]);
+  selfSigned('ca', '/CN=Gatehouse Test CA');
   const issue = (name: string, subject: string, extensions: string) => {
     writeFileSync(join(dir, `${name}.ext`), extensions);
     openssl(dir, ['req', ...ec, '-subj', subject, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
@@ -60,19 +63,7 @@ export function createTestPki(): TestPki {
   };
   issue('server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   issue('client', '/CN=gatehouse-test', 'extendedKeyUsage=clientAuth\n');
-  openssl(dir, [
-    'req',
-    '-x509',
-    ...ec,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=gatehouse-self-signed',
-    '-keyout',
-    'self.key',
-    '-out',
-    'self.pem',
-  ]);
+  selfSigned('self', '/CN=gatehouse-self-signed');
   const file = (name: string) => join(dir, name);
   return {
     dir,
