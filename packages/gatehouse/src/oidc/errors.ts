@@ -53,9 +53,11 @@ export function translateProviderError(error: unknown, refused: ErrorCode, step:
     });
   }
   if (error instanceof client.ClientError) {
+    // oauth4webapi names the claim that failed a check in its cause, not in its message.
+    const claim = (error.cause as { claim?: unknown } | undefined)?.claim;
     return new GatehouseError(refused, {
       cause: error,
-      detail: `${step}: ${error.code ?? ''} ${error.message}`,
+      detail: `${step}: ${error.code ?? ''} ${error.message}${typeof claim === 'string' ? ` (claim ${claim})` : ''}`,
     });
   }
   return new GatehouseError('server_error', {
