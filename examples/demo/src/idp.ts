@@ -14,9 +14,10 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { DEMO_USERS, findUser } from './users.js';
 import { loginPage, logoutPage, messagePage } from './idp-pages.js';
+import { registerTokenExchange, TOKEN_EXCHANGE, type TokenExchangeOptions } from './token-exchange.js';
 
 export interface DemoClient {
   clientId: string;
@@ -61,6 +62,13 @@ export interface DemoIdpOptions {
    * self-signed for self_signed_tls_client_auth).
    */
   tls?: { key: string; cert: string; ca: string };
+  /**
+   * More resource servers (RFC 8707), by indicator, each with the scope the provider grants for it:
+   * their access tokens are JWTs whose audience is that indicator. Unknown indicators are refused.
+   */
+  resources?: Record<string, string>;
+  /** Offer RFC 8693 token exchange (token-exchange.ts) for these audiences. */
+  tokenExchange?: TokenExchangeOptions;
   /** oidc-provider features merged over the demo's (pushedAuthorizationRequests, requestObjects, jwtResponseModes, dPoP, fapi...). */
   features?: Configuration['features'];
 }
@@ -139,6 +147,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     keys.push({ ...(await exportJWK(decryption)), kid: 'enc-1', alg: 'RSA-OAEP-256', use: 'enc' });
   }
   const provider = new Provider(issuer, configuration(options, apiResource, keys, mtlsOrigin));
+  if (options.tokenExchange) registerTokenExchange(provider, issuer, signingKey, options.tokenExchange);
   const grants: GrantRecord[] = [];
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const body = ctx.body as Record<string, unknown>;
@@ -241,7 +250,12 @@ function configuration(
       ...(c.clientSecret === undefined ? {} : { client_secret: c.clientSecret }),
       redirect_uris: c.redirectUris,
       post_logout_redirect_uris: c.postLogoutRedirectUris ?? [],
-      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      grant_types: [
+        'authorization_code',
+        'refresh_token',
+        'client_credentials',
+        ...(options.tokenExchange ? [TOKEN_EXCHANGE] : []),
+      ],
       response_types: ['code'],
       token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? 'client_secret_basic',
       id_token_signed_response_alg: signingKey.alg as 'RS256',
@@ -339,15 +353,22 @@ function demoFeatures(
     },
     resourceIndicators: {
       enabled: true,
-      defaultResource: async () => apiResource,
+      // With several resources granted and none named at the token endpoint: the demo API if among
+      // them, else the first (oidc-provider needs exactly one there).
+      defaultResource: async (_ctx, _client, oneOf) =>
+        !oneOf || oneOf.includes(apiResource) ? apiResource : oneOf[0]!,
       useGrantedResource: async () => true,
-      getResourceServerInfo: async () => ({
-        scope: 'orders:read',
-        audience: apiResource,
-        accessTokenTTL: accessTokenTtl,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: signingKey.alg as 'RS256' } },
-      }),
+      getResourceServerInfo: async (_ctx, indicator) => {
+        const scope = indicator === apiResource ? 'orders:read' : options.resources?.[indicator];
+        if (scope === undefined) throw new errors.InvalidTarget();
+        return {
+          scope,
+          audience: indicator,
+          accessTokenTTL: accessTokenTtl,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: signingKey.alg as 'RS256' } },
+        };
+      },
     },
   };
 }

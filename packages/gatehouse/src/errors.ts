@@ -44,6 +44,10 @@ export const ERROR_CODES = {
     message: 'Sign-in must start from a top-level navigation.',
   },
   forbidden: { status: 403, message: 'You are not allowed to do this.' },
+  token_refused: {
+    status: 403,
+    message: 'The identity provider does not grant a token for this API to you.',
+  },
   origin_not_allowed: { status: 403, message: 'Requests from this origin are not allowed.' },
   origin_verification_failed: { status: 403, message: 'This endpoint is only reachable through the site itself.' },
   not_found: { status: 404, message: 'Not found.' },

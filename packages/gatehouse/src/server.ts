@@ -37,6 +37,7 @@ import { Tracing } from './ops/tracing.js';
 import { RequestChecks } from './security/request-checks.js';
 import { Authorizer } from './security/authorization.js';
 import { isDeepLink, sendIndex, spaRoutes } from './static/spa.js';
+import { signInResources } from './tokens/derived-tokens.js';
 import { TokenManager } from './tokens/token-manager.js';
 
 export interface Gatehouse {
@@ -86,7 +87,11 @@ export async function createGatehouse(
     clientErrorHandler: answerClientError,
     http: { maxHeaderSize: config.server.maxHeaderSize },
   });
-  const oidc = new OidcClient(config.oidc, await ClientIdentity.load(config.oidc));
+  const oidc = new OidcClient(
+    config.oidc,
+    await ClientIdentity.load(config.oidc),
+    signInResources([...config.routes, ...Object.values(config.upstreams)]),
+  );
   const metrics = new Metrics(options.cluster);
   const tracing = await Tracing.start(config.tracing);
   const store = config.session.store === 'cookie' ? undefined : createStore(config, app.log);

@@ -8,7 +8,7 @@ import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { oidcProblems, resolveOidcDefaults, type ResolvedOidcSettings } from './oidc-rules.js';
-import { configSchema, type ParsedConfig, type ParsedRoute } from './schema.js';
+import { configSchema, isExchange, type ParsedConfig, type ParsedRoute, type TokenChoiceConfig } from './schema.js';
 
 /** The effective configuration: parsed, with derived URLs filled in, frozen. */
 /** A route with its defaults resolved. */
@@ -232,12 +232,10 @@ function crossFieldProblems(config: ParsedConfig): string[] {
     if (upstream.search || upstream.hash || upstream.username || upstream.password) {
       problems.push(`routes[${i}].upstream: expected a base URL without query, fragment or credentials`);
     }
-    if (route.requireSession === false && route.token === 'user') {
-      problems.push(`routes[${i}].requireSession: a route with token "user" needs a session`);
+    if (route.requireSession === false && (route.token === 'user' || isExchange(route.token))) {
+      problems.push(`routes[${i}].requireSession: a route with a user's token needs a session`);
     }
-    if (route.scope !== undefined && route.token !== 'client' && route.token !== 'user-or-client') {
-      problems.push(`routes[${i}].scope: only used with token "client" or "user-or-client"`);
-    }
+    problems.push(...tokenProblems(route, `routes[${i}]`));
     if (route.authorize && route.requireSession === false) {
       problems.push(`routes[${i}].requireSession: a route with authorize rules needs a session`);
     }
@@ -247,9 +245,20 @@ function crossFieldProblems(config: ParsedConfig): string[] {
     if (url.search || url.hash || url.username || url.password) {
       problems.push(`upstreams.${name}.url: expected a base URL without query, fragment or credentials`);
     }
-    if (upstream.scope !== undefined && upstream.token !== 'client' && upstream.token !== 'user-or-client') {
-      problems.push(`upstreams.${name}.scope: only used with token "client" or "user-or-client"`);
-    }
+    problems.push(...tokenProblems(upstream, `upstreams.${name}`));
+  }
+  return problems;
+}
+
+/** What `scope` and `resource` need of the token kind they go with. */
+function tokenProblems(target: { token: TokenChoiceConfig; scope?: string; resource?: string }, at: string): string[] {
+  const { token, scope, resource } = target;
+  const problems: string[] = [];
+  if (resource !== undefined && (token === 'none' || isExchange(token))) {
+    problems.push(`${at}.resource: not used with this token (an exchange names its resource in token.exchange)`);
+  }
+  if (scope !== undefined && resource === undefined && token !== 'client' && token !== 'user-or-client') {
+    problems.push(`${at}.scope: only used with token "client" or "user-or-client", or with a resource`);
   }
   return problems;
 }
@@ -257,7 +266,7 @@ function crossFieldProblems(config: ParsedConfig): string[] {
 /** Certificate-bound tokens (RFC 8705 §3) prove nothing without TLS: every upstream that gets one must be https. */
 function boundTokenProblems(config: ParsedConfig, oidc: ResolvedOidcSettings): string[] {
   if (oidc.senderConstraint !== 'mtls') return [];
-  const plain = (url: string, token: string) => token !== 'none' && new URL(url).protocol !== 'https:';
+  const plain = (url: string, token: TokenChoiceConfig) => token !== 'none' && new URL(url).protocol !== 'https:';
   return [
     ...config.routes.flatMap((route, i) =>
       plain(route.upstream, route.token)

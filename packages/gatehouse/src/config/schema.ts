@@ -52,6 +52,45 @@ const httpUrl = z.url({
 
 const segment = /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
 
+/** An RFC 8707 resource indicator: an absolute URI without a fragment. */
+const resourceIndicator = z
+  .string()
+  .refine((value) => URL.canParse(value) && !value.includes('#'), 'expected an absolute URI without a fragment');
+
+/**
+ * Which token a route or upstream carries: a named kind, or an RFC 8693 token exchange of the
+ * user's token for one meant for this API only.
+ */
+const tokenChoice = z
+  .union([
+    z.enum(['user', 'client', 'user-or-client', 'none']),
+    z.strictObject({
+      exchange: z
+        .strictObject({
+          audience: z
+            .string()
+            .min(1)
+            .optional()
+            .meta({ description: "The audience asked for (the API's name at the provider)." }),
+          resource: resourceIndicator.optional().meta({ description: 'The resource indicator asked for.' }),
+          scope: z.string().optional().meta({ description: 'The scope asked for.' }),
+          requestedTokenType: z
+            .string()
+            .default('urn:ietf:params:oauth:token-type:access_token')
+            .meta({ description: 'requested_token_type.' }),
+          actor: bool().default(false).meta({
+            description:
+              "Send Gatehouse's own client-credentials token as actor_token (delegation: the API sees who acts for the user).",
+          }),
+        })
+        .refine((e) => e.audience !== undefined || e.resource !== undefined, 'expected an audience or a resource')
+        .meta({
+          description: "RFC 8693: the user's access token (subject_token) exchanged for one scoped to this API.",
+        }),
+    }),
+  ])
+  .default('user');
+
 /** Methods a route may allow. TRACE and CONNECT are never proxied. */
 export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -90,18 +129,22 @@ const routeSchema = z.strictObject({
   upstream: httpUrl.meta({
     description: 'Base URL the path maps to: /api/orders/42 goes to <upstream>/42.',
   }),
-  token: z.enum(['user', 'client', 'user-or-client', 'none']).default('user').meta({
+  token: tokenChoice.meta({
     description:
-      '"user": the session\'s access token; "client": a client-credentials token (cached and refreshed); "user-or-client": the user\'s when signed in, else the client\'s; "none": no token.',
+      '"user": the session\'s access token; "client": a client-credentials token (cached and refreshed); "user-or-client": the user\'s when signed in, else the client\'s; "none": no token; { exchange: {...} }: the user\'s token exchanged (RFC 8693) for one meant for this API only.',
   }),
   requireSession: bool().optional().meta({
     description:
-      'Refuse requests without a session (401). Default: false for "user-or-client", true otherwise; a "user" route always needs one.',
+      'Refuse requests without a session (401). Default: false for "user-or-client", true otherwise; a "user" or exchange route always needs one.',
   }),
-  scope: z
-    .string()
-    .optional()
-    .meta({ description: 'Scope requested for client-credentials tokens on this route ("client", "user-or-client").' }),
+  resource: resourceIndicator.optional().meta({
+    description:
+      "The API's resource indicator (RFC 8707): the route gets a token whose audience is this API only, obtained from the refresh token (user) or the client-credentials grant (client). Requested at sign-in.",
+  }),
+  scope: z.string().optional().meta({
+    description:
+      'Scope of this route\'s token: with "resource", the scopes asked for that API\'s token (added to the sign-in request); for "client" and "user-or-client", the client-credentials scope.',
+  }),
   methods: z.array(z.enum(PROXY_METHODS)).min(1).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).meta({
     description: 'Methods forwarded; others get 405. TRACE and CONNECT are never allowed.',
   }),
@@ -131,10 +174,11 @@ const routeSchema = z.strictObject({
 /** An upstream that extension endpoints call (not proxied to the browser by itself). */
 const upstreamSchema = z.strictObject({
   url: httpUrl.meta({ description: 'Base URL; an endpoint\'s call to "/x" goes to <url>/x.' }),
-  token: z.enum(['user', 'client', 'user-or-client', 'none']).default('user').meta({
-    description: 'The token attached to every call, as for routes[].token.',
-  }),
-  scope: z.string().optional().meta({ description: 'Scope requested for client-credentials tokens.' }),
+  token: tokenChoice.meta({ description: 'The token attached to every call, as for routes[].token.' }),
+  resource: resourceIndicator
+    .optional()
+    .meta({ description: "The API's resource indicator, as for routes[].resource." }),
+  scope: z.string().optional().meta({ description: 'Scope of the token, as for routes[].scope.' }),
   timeout: duration.prefault('10s').meta({
     description: 'Default time allowed for one call, start to last byte; a call may ask for less or more.',
   }),
@@ -571,3 +615,11 @@ export type GatehouseConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedRoute = ParsedConfig['routes'][number];
 export type AccessRule = z.output<typeof accessRuleSchema>;
+/** Which token a route or upstream carries, as parsed. */
+export type TokenChoiceConfig = z.output<typeof tokenChoice>;
+/** The exchange settings of a token choice. */
+export type ExchangeConfig = Extract<TokenChoiceConfig, { exchange: unknown }>['exchange'];
+
+export function isExchange(token: TokenChoiceConfig): token is { exchange: ExchangeConfig } {
+  return typeof token === 'object';
+}

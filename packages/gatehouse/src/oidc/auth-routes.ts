@@ -171,7 +171,7 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
     if (session) {
       reply.log.info({ sub: session.data.sub }, 'signed out');
       // RFC 7009: the refresh token dies with the session (best effort: the session is over either way).
-      await tokens.revoke(session.data.tokens).catch((error: unknown) => {
+      await tokens.revoke(session.data).catch((error: unknown) => {
         reply.log.warn({ err: error }, 'token revocation at logout failed');
       });
     }

@@ -68,10 +68,10 @@ export async function authorizationUrl(
   configuration: client.Configuration,
   settings: OidcSettings,
   form: RequestForm,
-  parameters: Record<string, string>,
+  parameters: URLSearchParams,
   signing: RequestSigning,
 ): Promise<URL> {
-  let params: URLSearchParams | Record<string, string> = parameters;
+  let params = parameters;
   if (form.signed) {
     const url = await client.buildAuthorizationUrlWithJAR(
       configuration,

@@ -34,10 +34,13 @@ export interface LoginResult {
 export type AuthorizationResponse = { query: string } | { form: string };
 
 /** After a failed discovery, wait this long before asking the provider again. */
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
 const DISCOVERY_RETRY_MS = 2_000;
 
 export class OidcClient {
   readonly #config: GatehouseConfig['oidc'];
+  readonly #apis: { resources: string[]; scopes: string[] };
   readonly identity: ClientIdentity;
   /**
    * The key client-credentials tokens are bound to when senderConstraint is "dpop": one per
@@ -51,9 +54,18 @@ export class OidcClient {
   /** The provider's DPoP nonces, shared by every key's proofs. */
   readonly #nonces = new ProviderNonces();
 
-  constructor(config: GatehouseConfig['oidc'], identity: ClientIdentity) {
+  /**
+   * @param apis the resources (and their scopes) the routes and upstreams will ask tokens for, which
+   *   sign-in asks for first (derived-tokens.ts, signInResources)
+   */
+  constructor(
+    config: GatehouseConfig['oidc'],
+    identity: ClientIdentity,
+    apis: { resources: string[]; scopes: string[] } = { resources: [], scopes: [] },
+  ) {
     this.#config = config;
     this.identity = identity;
+    this.#apis = apis;
   }
 
   /** True once discovery has succeeded. */
@@ -101,19 +113,22 @@ export class OidcClient {
       previousSessionId,
       dpopKey: dpop?.jwk,
     };
-    const parameters: Record<string, string> = {
+    const parameters = new URLSearchParams({
       ...this.#config.authorizationParams,
       redirect_uri: this.#config.redirectUri,
       response_type: 'code',
-      scope: this.#config.scopes.join(' '),
+      // The APIs' own scopes too: a token for one API can be had later only for what was granted now.
+      scope: [...new Set([...this.#config.scopes, ...this.#apis.scopes])].join(' '),
       state: transaction.state,
       nonce: transaction.nonce,
       code_challenge: await client.calculatePKCECodeChallenge(transaction.codeVerifier),
       code_challenge_method: 'S256',
-    };
-    if (this.#config.responseMode !== 'query') parameters.response_mode = this.#config.responseMode;
+    });
+    // RFC 8707 §2.1: every API a token will be asked for later.
+    for (const resource of this.#apis.resources) parameters.append('resource', resource);
+    if (this.#config.responseMode !== 'query') parameters.set('response_mode', this.#config.responseMode);
     // The code is bound to the DPoP key: by the proof on the pushed request, else by its thumbprint (RFC 9449 §10).
-    if (dpop && !form.pushed) parameters.dpop_jkt = await dpop.thumbprint();
+    if (dpop && !form.pushed) parameters.set('dpop_jkt', await dpop.thumbprint());
     try {
       const url = await authorizationUrl(configuration, this.#config, form, parameters, {
         signingKey: () => this.identity.signingKey(),
@@ -205,19 +220,21 @@ export class OidcClient {
   }
 
   /**
-   * The refresh-token grant, with the session's DPoP key when its tokens are bound. The new refresh
-   * token (rotation) replaces the old one, which is never presented again; a new ID token must be
-   * about the same user as the one it replaces (OIDC §12.2). Throws `session_expired` when the
-   * provider refuses the grant (the session must end) and `idp_unavailable` when it cannot be
-   * reached (the session stays for the next try).
+   * The refresh-token grant, with the session's DPoP key when its tokens are bound, and with
+   * `parameters` such as a `resource` (RFC 8707: an access token for that API alone). The new
+   * refresh token (rotation) replaces the old one, which is never presented again; a new ID token
+   * must be about the same user as the one it replaces (OIDC §12.2). Throws `session_expired` when
+   * the provider refuses the grant (the session must end), `token_refused` when it refuses the
+   * resource or scope asked for, and `idp_unavailable` when it cannot be reached (the session
+   * stays for the next try).
    */
-  async refresh(current: TokenSet, dpopKey?: JWK): Promise<TokenSet> {
+  async refresh(current: TokenSet, dpopKey?: JWK, parameters?: Record<string, string>): Promise<TokenSet> {
     if (!current.refreshToken)
       throw new GatehouseError('session_expired', { detail: 'no refresh token to refresh with' });
     const { configuration, idTokens } = await this.#discovered();
     const dpop = dpopKey ? DpopKey.fromJwk(dpopKey) : undefined;
     try {
-      const response = await client.refreshTokenGrant(configuration, current.refreshToken, undefined, {
+      const response = await client.refreshTokenGrant(configuration, current.refreshToken, parameters, {
         DPoP: dpop && (await this.#nonces.handle(dpop, configuration)),
       });
       this.#checkBinding(response.token_type, 'refresh');
@@ -239,8 +256,11 @@ export class OidcClient {
     }
   }
 
-  /** A client-credentials token (the app's own identity, not a user's), bound to the instance's DPoP key when configured. */
-  async clientCredentials(scope: string | undefined): Promise<TokenSet> {
+  /**
+   * A client-credentials token (the app's own identity, not a user's), for `resource` when given,
+   * bound to the instance's DPoP key when configured.
+   */
+  async clientCredentials(scope: string | undefined, resource?: string): Promise<TokenSet> {
     const configuration = await this.configuration();
     if (this.#config.senderConstraint === 'dpop') {
       // One key for every client token of this instance, however many scopes ask at once.
@@ -249,12 +269,28 @@ export class OidcClient {
     }
     const dpop = this.clientDpopKey && (await this.#nonces.handle(this.clientDpopKey, configuration));
     try {
-      return tokenSet(await client.clientCredentialsGrant(configuration, scope ? { scope } : {}, { DPoP: dpop }));
+      const parameters = { ...(scope ? { scope } : {}), ...(resource ? { resource } : {}) };
+      return tokenSet(await client.clientCredentialsGrant(configuration, parameters, { DPoP: dpop }));
     } catch (error) {
       const translated = translateProviderError(error, 'server_error', 'client credentials');
       throw translated.code === 'idp_unavailable'
         ? translated
         : new GatehouseError('server_error', { cause: error, detail: translated.detail });
+    }
+  }
+
+  /**
+   * RFC 8693 token exchange: the user's access token (in `parameters`, as subject_token) for one
+   * scoped to a single API. A refusal is `token_refused`, never a fallback to the broad token.
+   */
+  async exchangeToken(parameters: Record<string, string>, dpopKey?: JWK): Promise<TokenSet> {
+    const configuration = await this.configuration();
+    const dpop = dpopKey ? await this.#nonces.handle(DpopKey.fromJwk(dpopKey), configuration) : undefined;
+    try {
+      const response = await client.genericGrantRequest(configuration, TOKEN_EXCHANGE, parameters, { DPoP: dpop });
+      return tokenSet(response);
+    } catch (error) {
+      throw translateProviderError(error, 'token_refused', 'token exchange');
     }
   }
 

@@ -20,6 +20,9 @@ export function isProviderUnavailable(error: unknown): boolean {
   return error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError');
 }
 
+/** Refusals of what a token was asked for (RFC 8707 §2, RFC 8693 §2.2.2, RFC 6749 §5.2), not of the session. */
+const REFUSED_FOR_THE_API = new Set(['invalid_target', 'invalid_scope']);
+
 /**
  * Translates a failure of a provider call. `refused` is the code used when the provider (or our
  * validation of its answer) said no: `login_failed` at the callback, `session_expired` at refresh.
@@ -44,6 +47,13 @@ export function translateProviderError(error: unknown, refused: ErrorCode, step:
     return new GatehouseError(code, {
       cause: error,
       detail: `${step}: provider returned error=${error.error}`,
+    });
+  }
+  if (error instanceof client.ResponseBodyError && REFUSED_FOR_THE_API.has(error.error)) {
+    // The provider will not issue a token for that API or scope: no reason to end the session.
+    return new GatehouseError('token_refused', {
+      cause: error,
+      detail: `${step}: provider answered ${error.status} ${error.error}`,
     });
   }
   if (error instanceof client.ResponseBodyError) {

@@ -4,11 +4,12 @@
  * bound to, presented on every connection that carries one.
  */
 import type { GatehouseConfig } from '../config/load.js';
+import type { TokenChoiceConfig } from '../config/schema.js';
 import { readClientCertificate, tlsConnectOptions, type TlsConnectOptions } from '../keys/tls-material.js';
 
 export function upstreamTls(
   config: GatehouseConfig,
-  upstream: { caFile?: string; token: string },
+  upstream: { caFile?: string; token: TokenChoiceConfig },
   path: string,
 ): TlsConnectOptions | undefined {
   const { tls, senderConstraint } = config.oidc;

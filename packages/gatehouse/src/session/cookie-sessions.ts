@@ -19,7 +19,7 @@ import { GatehouseError } from '../errors.js';
 import { Aead } from './aead.js';
 import { ExpiringMap } from './expiring-map.js';
 import { SessionManager, type ActiveSession, type CookieSource, type NewSession } from './session-manager.js';
-import type { SessionData } from './session.js';
+import { tokensChangedAt, type SessionData } from './session.js';
 
 /** Characters of sealed text per cookie: with name and attributes, each Set-Cookie stays under 4096 bytes. */
 const CHUNK_LENGTH = 3800;
@@ -68,7 +68,7 @@ export class CookieSessions extends SessionManager {
     const sealed = this.#open(request);
     if (!sealed || this.#ended.get(sealed.key)) return undefined;
     const newer = this.#refreshed.get(sealed.key);
-    const data = newer && newer.tokens.obtainedAt > sealed.data.tokens.obtainedAt ? newer : sealed.data;
+    const data = newer && tokensChangedAt(newer) > tokensChangedAt(sealed.data) ? newer : sealed.data;
     if (this.isExpired(data)) return undefined;
     const session: ActiveSession = { key: sealed.key, data, reply };
     const now = Date.now();
@@ -85,7 +85,7 @@ export class CookieSessions extends SessionManager {
   async latest(session: ActiveSession): Promise<SessionData | undefined> {
     if (this.#ended.get(session.key)) return undefined;
     const newer = this.#refreshed.get(session.key);
-    return newer && newer.tokens.obtainedAt > session.data.tokens.obtainedAt ? newer : session.data;
+    return newer && tokensChangedAt(newer) > tokensChangedAt(session.data) ? newer : session.data;
   }
 
   async create(reply: FastifyReply, fields: NewSession): Promise<ActiveSession> {
@@ -121,8 +121,9 @@ export class CookieSessions extends SessionManager {
     return true;
   }
 
-  async lock(): Promise<() => Promise<void>> {
-    return async () => {};
+  /** Only this process can renew a cookie session's tokens as they are presented to it. */
+  async lock(key: string): Promise<(() => Promise<void>) | undefined> {
+    return this.localLock(key);
   }
 
   async ping(): Promise<void> {}

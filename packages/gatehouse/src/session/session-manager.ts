@@ -50,6 +50,9 @@ export abstract class SessionManager {
   /** __Host- rules: Secure, Path=/, no Domain. Strict keeps the cookie off every cross-site request. */
   readonly cookieOptions: CookieSerializeOptions;
 
+  /** Locks held in this process, for stores without a lock of their own (memory, cookie). */
+  readonly #localLocks = new Map<string, symbol>();
+
   /** Emits 'end' with the key of every session this instance ends (WebSocket connections listen). */
   readonly events = new EventEmitter<{ end: [key: string] }>();
 
@@ -95,6 +98,19 @@ export abstract class SessionManager {
   /** Resolves when sessions can be served; used by /readyz. */
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
+
+  /**
+   * A lock within this process: what a store without a lock of its own gives. The refresh and the
+   * tokens for single APIs all use the one refresh token, so they must take turns even here.
+   */
+  protected localLock(key: string): (() => Promise<void>) | undefined {
+    if (this.#localLocks.has(key)) return undefined;
+    const mine = Symbol(key);
+    this.#localLocks.set(key, mine);
+    return async () => {
+      if (this.#localLocks.get(key) === mine) this.#localLocks.delete(key);
+    };
+  }
 
   /** The live session or a 401: `session_expired` when a cookie names no live session (the cookie is cleared, never reissued). */
   async require(

@@ -23,6 +23,11 @@ export interface SessionData {
   /** The provider's session id (`sid` claim), for back-channel logout. */
   sid?: string;
   tokens: TokenSet;
+  /**
+   * Access tokens for single APIs, by what they are for (see tokens/derived-tokens.ts): from the
+   * refresh token with a resource indicator (RFC 8707), or by token exchange (RFC 8693).
+   */
+  derived?: Record<string, TokenSet>;
   /** The private DPoP key the tokens are bound to (senderConstraint "dpop"): sealed with the session, so every instance can prove possession. */
   dpopKey?: JWK;
   /** Epoch milliseconds of sign-in. */
@@ -33,6 +38,13 @@ export interface SessionData {
   expiresAt: number;
   /** Random value bound to this session that authorises the GET logout link. */
   logoutKey: string;
+}
+
+/** When the session's tokens last changed (any of them): newer data wins where two copies meet (cookie mode). */
+export function tokensChangedAt(data: SessionData): number {
+  let latest = data.tokens.obtainedAt;
+  for (const token of Object.values(data.derived ?? {})) latest = Math.max(latest, token.obtainedAt);
+  return latest;
 }
 
 /** Session ids: 256 bits from the CSPRNG, base64url, 43 characters, meaning nothing. */

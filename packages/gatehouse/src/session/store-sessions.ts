@@ -112,8 +112,7 @@ export class StoreSessions extends SessionManager {
   }
 
   async lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
-    // A store in one process needs no lock: in-process single flight already serialises refreshes.
-    if (!this.store.lock) return async () => {};
+    if (!this.store.lock) return this.localLock(key); // a store in this process only
     return guardStore(this.store.lock(key, ttlMs));
   }
 

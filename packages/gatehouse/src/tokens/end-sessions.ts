@@ -17,7 +17,7 @@ export async function endSessions(
       if (!data) return;
       await services.sessions.discard(key);
       ended++;
-      await services.tokens.revoke(data.tokens).catch((error: unknown) => {
+      await services.tokens.revoke(data).catch((error: unknown) => {
         log.warn({ err: error, sub: data.sub }, 'token revocation failed; the session has ended anyway');
       });
     }),

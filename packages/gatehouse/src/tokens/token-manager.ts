@@ -3,10 +3,11 @@
  *
  * User tokens are refreshed shortly before they expire, and at most once per session no matter how
  * many requests need it at the same moment, on this instance (single flight) or on several (a store
- * lock): the first caller runs the refresh-token grant, everyone else waits for its result. A
- * request that still holds the old token state after the refresh has finished re-reads the session
- * and uses the new token instead of refreshing again. Rotated refresh tokens replace the old one
- * before anyone can present it again.
+ * lock): the first caller runs the grant, everyone else waits for its result. A request that still
+ * holds the old token state after the refresh has finished re-reads the session and uses the new
+ * token instead of refreshing again. Rotated refresh tokens replace the old one before anyone can
+ * present it again. Tokens for single APIs (derived-tokens.ts) are obtained the same way, each once
+ * per session and expiry, under the same lock: a resource token uses (and rotates) the refresh token.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GatehouseConfig, RouteConfig } from '../config/load.js';
@@ -15,11 +16,12 @@ import type { OidcClient } from '../oidc/client.js';
 import type { Metrics, RefreshOutcome } from '../ops/metrics.js';
 import type { ActiveSession, SessionManager } from '../session/session-manager.js';
 import type { SessionData, TokenSet } from '../session/session.js';
+import { derivedSpec, exchangeParameters, resourceParameters, type DerivedSpec } from './derived-tokens.js';
 import { DpopKey, isDpopBound } from './dpop.js';
 import { SingleFlight } from './single-flight.js';
 
 /** Which token a route (or an extension's upstream) carries. */
-export type TokenChoice = Pick<RouteConfig, 'token' | 'scope'>;
+export type TokenChoice = Pick<RouteConfig, 'token' | 'scope' | 'resource'>;
 
 export interface Credential {
   kind: 'user' | 'client';
@@ -41,9 +43,9 @@ const REFRESH_OUTCOMES: Record<string, RefreshOutcome> = {
 };
 
 export class TokenManager {
-  readonly #refreshes = new SingleFlight<TokenSet>();
-  readonly #clientTokens = new Map<string, TokenSet>();
+  readonly #flights = new SingleFlight<{ data: SessionData; token: TokenSet }>();
   readonly #clientFetches = new SingleFlight<TokenSet>();
+  readonly #clientTokens = new Map<string, TokenSet>();
   readonly #skewMs: number;
   /** Longer than any refresh may take, so a lock only outlives a holder that died. */
   readonly #lockTtlMs: number;
@@ -59,22 +61,8 @@ export class TokenManager {
   }
 
   /** The credential a request on `route` carries (refreshed first when needed), or undefined for none. */
-  async credentialFor(route: TokenChoice, session: ActiveSession | undefined): Promise<Credential | undefined> {
-    if (route.token === 'none') return undefined;
-    if (session && (route.token === 'user' || route.token === 'user-or-client')) {
-      return this.#userCredential(session, await this.userTokens(session));
-    }
-    if (route.token === 'user') throw new GatehouseError('unauthenticated');
-    return this.#clientCredential(await this.clientTokens(route.scope));
-  }
-
-  #userCredential(session: ActiveSession, token: TokenSet): Credential {
-    const key = session.data.dpopKey;
-    return { kind: 'user', token, dpop: key && isDpopBound(token.tokenType) ? DpopKey.fromJwk(key) : undefined };
-  }
-
-  #clientCredential(token: TokenSet): Credential {
-    return { kind: 'client', token, dpop: isDpopBound(token.tokenType) ? this.oidc.clientDpopKey : undefined };
+  credentialFor(route: TokenChoice, session: ActiveSession | undefined): Promise<Credential | undefined> {
+    return this.#credential(route, session, undefined);
   }
 
   /**
@@ -89,11 +77,26 @@ export class TokenManager {
     // A token that expired on the way (or is about to: clocks differ) is renewed whatever its age.
     const expiring = used.token.expiresAt !== undefined && used.token.expiresAt - Date.now() < EXPIRY_MARGIN_MS;
     if (!expiring && Date.now() - used.token.obtainedAt < MIN_TOKEN_AGE_FOR_RENEWAL_MS) return undefined;
-    const renewed =
-      used.kind === 'user' && session
-        ? this.#userCredential(session, await this.userTokens(session, used.token.accessToken))
-        : this.#clientCredential(await this.clientTokens(route.scope, used.token.accessToken));
-    return renewed.token.accessToken === used.token.accessToken ? undefined : renewed;
+    const renewed = await this.#credential(route, used.kind === 'user' ? session : undefined, used.token.accessToken);
+    return renewed && renewed.token.accessToken !== used.token.accessToken ? renewed : undefined;
+  }
+
+  /** The credential for `route`, renewed when `stale` (a token an upstream refused) is still current. */
+  async #credential(
+    route: TokenChoice,
+    session: ActiveSession | undefined,
+    stale: string | undefined,
+  ): Promise<Credential | undefined> {
+    if (route.token === 'none') return undefined;
+    if (session && route.token !== 'client') {
+      const spec = derivedSpec(route);
+      const token = spec ? await this.derivedToken(session, spec, stale) : await this.userTokens(session, stale);
+      const key = session.data.dpopKey;
+      return { kind: 'user', token, dpop: key && isDpopBound(token.tokenType) ? DpopKey.fromJwk(key) : undefined };
+    }
+    if (route.token !== 'client' && route.token !== 'user-or-client') throw new GatehouseError('unauthenticated');
+    const token = await this.clientTokens(route.scope, route.resource, stale);
+    return { kind: 'client', token, dpop: isDpopBound(token.tokenType) ? this.oidc.clientDpopKey : undefined };
   }
 
   /**
@@ -101,37 +104,96 @@ export class TokenManager {
    * refused) is still the current one.
    */
   async userTokens(session: ActiveSession, stale?: string): Promise<TokenSet> {
-    const tokens = session.data.tokens;
+    const { tokens } = session.data;
     if (stale === undefined && this.#isFresh(tokens)) return tokens;
-    const fresh = await this.#refreshes.run(session.key, () => this.#refresh(session, stale ?? tokens.accessToken));
-    session.data = { ...session.data, tokens: fresh };
-    return fresh;
+    const spent = stale ?? tokens.accessToken;
+    return this.#once(
+      session,
+      '',
+      (data) => (data.tokens.accessToken !== spent && this.#isFresh(data.tokens) ? data.tokens : undefined),
+      async (data) => {
+        const refreshed = await this.#refreshed(session, () => this.oidc.refresh(data.tokens, data.dpopKey));
+        return { data: { ...data, tokens: refreshed }, token: refreshed };
+      },
+    );
+  }
+
+  /** The session's token for one API (`spec`), obtained once per expiry like the main token. */
+  async derivedToken(session: ActiveSession, spec: DerivedSpec, stale?: string): Promise<TokenSet> {
+    const current = session.data.derived?.[spec.key];
+    if (stale === undefined && current && this.#isFresh(current)) return current;
+    const spent = stale ?? current?.accessToken;
+    // An exchange presents the user's own token, which must be fresh first.
+    if (spec.kind === 'exchange') await this.userTokens(session);
+    return this.#once(
+      session,
+      spec.key,
+      (data) => {
+        const token = data.derived?.[spec.key];
+        return token && token.accessToken !== spent && this.#isFresh(token) ? token : undefined;
+      },
+      async (data) => {
+        if (spec.kind === 'exchange') {
+          const actor = spec.exchange.actor ? (await this.clientTokens(undefined, undefined)).accessToken : undefined;
+          const parameters = exchangeParameters(spec.exchange, data.tokens.accessToken, actor);
+          const token = await this.oidc.exchangeToken(parameters, data.dpopKey);
+          return { data: { ...data, derived: { ...data.derived, [spec.key]: token } }, token };
+        }
+        // The refresh token asked for this API's token: it rotates like any refresh.
+        const refreshed = await this.#refreshed(session, () =>
+          this.oidc.refresh(data.tokens, data.dpopKey, resourceParameters(spec)),
+        );
+        const { refreshToken, idToken, ...token } = refreshed;
+        const tokens = { ...data.tokens, refreshToken, idToken };
+        return { data: { ...data, tokens, derived: { ...data.derived, [spec.key]: token } }, token };
+      },
+    );
   }
 
   /**
-   * Refreshes under the session's store lock, so instances sharing the store refresh it once between
-   * them: whoever holds the lock runs the grant, the others wait and pick up the stored result. A
-   * holder that dies leaves a lock that expires, after which a waiter takes over.
+   * Obtains a token once for the session, however many requests and instances ask at the same
+   * moment: one flight per session and purpose here, and the session's store lock across instances.
+   * Whoever holds the lock runs `obtain`; the others wait and pick up the stored result (`ready`). A
+   * holder that dies leaves a lock that expires, after which a waiter takes over. The result is
+   * stored only if the session still exists: a logout meanwhile must not be undone.
    */
-  async #refresh(session: ActiveSession, stale: string): Promise<TokenSet> {
-    const giveUpAt = Date.now() + 2 * this.#lockTtlMs;
-    for (;;) {
-      const current = await this.#current(session);
-      // Someone else (here or on another instance) refreshed meanwhile: use their result.
-      if (current.tokens.accessToken !== stale && this.#isFresh(current.tokens)) return current.tokens;
-      const release = await this.sessions.lock(session.key, this.#lockTtlMs);
-      if (release) {
-        try {
-          return await this.#refreshHolding(session, stale);
-        } finally {
-          await release().catch(() => {}); // an unreleased lock expires by itself
+  async #once(
+    session: ActiveSession,
+    purpose: string,
+    ready: (data: SessionData) => TokenSet | undefined,
+    obtain: (data: SessionData) => Promise<{ data: SessionData; token: TokenSet }>,
+  ): Promise<TokenSet> {
+    const { data, token } = await this.#flights.run(`${session.key} ${purpose}`, async () => {
+      const giveUpAt = Date.now() + 2 * this.#lockTtlMs;
+      for (;;) {
+        // Someone else (here or on another instance) got it meanwhile: use theirs.
+        const seen = await this.#current(session);
+        const theirs = ready(seen);
+        if (theirs) return { data: seen, token: theirs };
+        const release = await this.sessions.lock(session.key, this.#lockTtlMs);
+        if (release) {
+          try {
+            // Re-read under the lock: the previous holder may have finished just before we got it.
+            const current = await this.#current(session);
+            const done = ready(current);
+            if (done) return { data: current, token: done };
+            const obtained = await obtain(current);
+            if (!(await this.sessions.update({ ...session, data: obtained.data }))) {
+              throw new GatehouseError('session_expired', { detail: 'session ended while its token was renewed' });
+            }
+            return obtained;
+          } finally {
+            await release().catch(() => {}); // an unreleased lock expires by itself
+          }
         }
+        if (Date.now() > giveUpAt) {
+          throw new GatehouseError('idp_unavailable', { detail: 'waited too long for another instance to refresh' });
+        }
+        await sleep(LOCK_POLL_MS);
       }
-      if (Date.now() > giveUpAt) {
-        throw new GatehouseError('idp_unavailable', { detail: 'waited too long for another instance to refresh' });
-      }
-      await sleep(LOCK_POLL_MS);
-    }
+    });
+    session.data = data;
+    return token;
   }
 
   async #current(session: ActiveSession): Promise<SessionData> {
@@ -140,14 +202,12 @@ export class TokenManager {
     return current;
   }
 
-  async #refreshHolding(session: ActiveSession, stale: string): Promise<TokenSet> {
-    // Re-read under the lock: the previous holder may have finished just before we got it.
-    const current = await this.#current(session);
-    if (current.tokens.accessToken !== stale && this.#isFresh(current.tokens)) return current.tokens;
-    let refreshed: TokenSet;
+  /** Runs a refresh-token grant, counting it; a refusal of the grant itself ends the session. */
+  async #refreshed(session: ActiveSession, grant: () => Promise<TokenSet>): Promise<TokenSet> {
     try {
-      refreshed = await this.oidc.refresh(current.tokens, current.dpopKey);
+      const refreshed = await grant();
       this.metrics?.refreshes.inc({ outcome: 'success' });
+      return refreshed;
     } catch (error) {
       const code = error instanceof GatehouseError ? error.code : undefined;
       this.metrics?.refreshes.inc({ outcome: REFRESH_OUTCOMES[code ?? ''] ?? 'error' });
@@ -155,17 +215,11 @@ export class TokenManager {
       if (code === 'session_expired') await this.sessions.discard(session.key);
       throw error;
     }
-    const data = { ...current, tokens: refreshed };
-    // Only if the session still exists: a logout during the refresh must not be undone.
-    if (!(await this.sessions.update({ ...session, data }))) {
-      throw new GatehouseError('session_expired', { detail: 'session ended during its refresh' });
-    }
-    return refreshed;
   }
 
-  /** A client-credentials token for `scope`, cached until shortly before it expires. */
-  async clientTokens(scope: string | undefined, stale?: string): Promise<TokenSet> {
-    const key = scope ?? '';
+  /** A client-credentials token for `scope` (and `resource`), cached until shortly before it expires. */
+  async clientTokens(scope: string | undefined, resource: string | undefined, stale?: string): Promise<TokenSet> {
+    const key = `${scope ?? ''} ${resource ?? ''}`;
     const usable = () => {
       const cached = this.#clientTokens.get(key);
       return cached && cached.accessToken !== stale && this.#isFresh(cached) ? cached : undefined;
@@ -175,21 +229,29 @@ export class TokenManager {
       this.#clientFetches.run(key, async () => {
         const again = usable();
         if (again) return again;
-        const token = await this.oidc.clientCredentials(scope);
+        const token = await this.oidc.clientCredentials(scope, resource);
         this.#clientTokens.set(key, token);
         return token;
       })
     );
   }
 
-  /** Revokes a session's refresh token and access token at the provider; failures are only logged by the caller. */
-  async revoke(tokens: TokenSet): Promise<void> {
-    if (tokens.refreshToken) await this.oidc.revoke(tokens.refreshToken, 'refresh_token');
-    await this.oidc.revoke(tokens.accessToken, 'access_token').catch((error: unknown) => {
-      // RFC 7009 2.2.1: a provider may be unable to revoke self-contained (JWT) access tokens.
-      // That is expected, not a failure: such a token dies at its (short) expiry.
-      if ((error as { error?: unknown }).error !== 'unsupported_token_type') throw error;
-    });
+  /**
+   * Revokes a session's tokens at the provider: the refresh token, the access token and every
+   * token derived for one API. Failures are only logged by the caller.
+   */
+  async revoke(data: SessionData): Promise<void> {
+    if (data.tokens.refreshToken) await this.oidc.revoke(data.tokens.refreshToken, 'refresh_token');
+    const accessTokens = [data.tokens, ...Object.values(data.derived ?? {})].map((t) => t.accessToken);
+    await Promise.all(
+      accessTokens.map((token) =>
+        this.oidc.revoke(token, 'access_token').catch((error: unknown) => {
+          // RFC 7009 2.2.1: a provider may be unable to revoke self-contained (JWT) access tokens.
+          // That is expected, not a failure: such a token dies at its (short) expiry.
+          if ((error as { error?: unknown }).error !== 'unsupported_token_type') throw error;
+        }),
+      ),
+    );
   }
 
   /**

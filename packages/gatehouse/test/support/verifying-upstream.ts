@@ -1,7 +1,7 @@
 /**
- * A resource server that checks sender-constrained tokens the way a strict API would, with jose:
- * the access token (a JWT from the test provider: signature, issuer, audience), and then either its
- * DPoP proof (RFC 9449 §4.3 and §7: typ, an asymmetric alg, the embedded key's thumbprint equal to
+ * A resource server that checks tokens the way a strict API would, with jose: the access token (a
+ * JWT from the test provider: signature, issuer, audience: this API's and no other), and, for
+ * sender-constrained tokens, either its DPoP proof (RFC 9449 §4.3 and §7: typ, an asymmetric alg, the embedded key's thumbprint equal to
  * the token's cnf.jkt, htm, htu, iat, ath, a jti never seen before, and the nonce when it demands
  * one) or, for certificate-bound tokens (RFC 8705 §3), the TLS client certificate's thumbprint
  * against cnf["x5t#S256"]. Every call's verdict is recorded.
@@ -22,6 +22,9 @@ export interface Verdict {
   reason?: string;
   /** The token's audience, when it verified. */
   aud?: unknown;
+  /** The token's scope and actor, when it verified. */
+  scope?: unknown;
+  act?: unknown;
   /** The proof's jti (DPoP). */
   jti?: string;
   /** The nonce the proof carried. */
@@ -44,7 +47,7 @@ export interface TrustedProvider {
 }
 
 export interface VerifyingUpstreamOptions {
-  mode: 'dpop' | 'mtls';
+  mode: 'bearer' | 'dpop' | 'mtls';
   /** The provider's CA, when it serves HTTPS. */
   providerCa?: string;
   /** Serve HTTPS (required for mtls), asking for a client certificate. */
@@ -77,10 +80,14 @@ export async function startVerifyingUpstream(options: VerifyingUpstreamOptions):
     try {
       if (!trusted) throw new Error('no provider trusted yet');
       const { payload } = await jwtVerify(token, trusted.jwks, { issuer: trusted.issuer, audience: trusted.audience });
-      verdict.aud = payload.aud;
+      Object.assign(verdict, { aud: payload.aud, scope: payload.scope, act: payload.act });
       cnf = (payload.cnf ?? {}) as Record<string, unknown>;
     } catch (error) {
       return refuse(res, verdict, `access token: ${(error as Error).message}`);
+    }
+    if (options.mode === 'bearer') {
+      if (scheme!.toLowerCase() !== 'bearer' || cnf.jkt !== undefined) return refuse(res, verdict, `scheme ${scheme}`);
+      return answer(res, verdict);
     }
     if (options.mode === 'mtls') {
       const raw = (req.socket as TLSSocket).getPeerCertificate?.()?.raw;
