@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import type { GatehouseConfigInput } from '../src/config/schema.js';
 import { TestBrowser } from './support/browser.js';
-import { REDIS_URL, redisUnavailable, testPrefix } from './support/redis.js';
+import { dumpRedis, REDIS_URL, redisUnavailable, testPrefix } from './support/redis.js';
 import { CLIENT_ID, signIn, startStack, type Stack } from './support/stack.js';
 import { startVerifyingUpstream, type VerifyingUpstream } from './support/verifying-upstream.js';
 
@@ -195,6 +195,54 @@ describe('a token per API, two instances sharing Redis', { skip: skipRedis }, ()
         Array(30).fill(200),
       );
       assert.equal(grantsOf(stack, 'refresh_token').slice(before).length, 3, 'one grant per API between them');
+    } finally {
+      await stack.close();
+      await apis.close();
+    }
+  });
+});
+
+describe('a token per API: what a session weighs', () => {
+  /** Signs in and has every API's token made: three resource tokens and an exchanged one. */
+  async function fullSession(stack: Stack): Promise<TestBrowser> {
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    for (const name of [...Object.keys(API), 'reports']) {
+      assert.equal((await browser.api(`${stack.app}/api/${name}/1`)).status, 200, name);
+    }
+    return browser;
+  }
+
+  it('cookie mode: the session with all four tokens stays within the default chunk limit', async () => {
+    const apis = await startApis();
+    const stack = await perApiStack(apis, { store: 'cookie' });
+    try {
+      const browser = await fullSession(stack);
+      const cookies = (await browser.jar.getCookies(stack.app)).filter((c) => /^__Host-gatehouse(\.\d+)?$/.test(c.key));
+      const sizes = cookies.map((c) => c.cookieString().length);
+      process.stdout.write(
+        `# cookie mode, three APIs and an exchange: ${cookies.length} cookies, ${sizes.join(' + ')} bytes\n`,
+      );
+      assert.ok(cookies.length <= 3, `${cookies.length} cookies (documented: at most 3 of the default 4)`);
+      assert.ok(sizes.every((size) => size <= 4096));
+      assert.equal((await browser.api(`${stack.app}/api/billing/again`)).status, 200, 'and it still opens');
+    } finally {
+      await stack.close();
+      await apis.close();
+    }
+  });
+
+  it('redis: the session with all four tokens stays within the documented size', { skip: skipRedis }, async () => {
+    const apis = await startApis();
+    const prefix = testPrefix();
+    const stack = await perApiStack(apis, { store: 'redis', redis: { url: REDIS_URL, keyPrefix: prefix } });
+    try {
+      await fullSession(stack);
+      const records = [...(await dumpRedis(REDIS_URL, prefix))].filter(([key]) => key.startsWith(`${prefix}s:`));
+      const bytes = records.map(([, value]) => Buffer.byteLength(value, 'latin1'));
+      process.stdout.write(`# redis, three APIs and an exchange: ${bytes.join(', ')} bytes per session record\n`);
+      assert.equal(records.length, 1);
+      assert.ok(bytes[0]! <= 4096, `${bytes[0]} bytes (documented: at most 4 KiB)`);
     } finally {
       await stack.close();
       await apis.close();

@@ -46,6 +46,7 @@ export class TokenManager {
   readonly #flights = new SingleFlight<{ data: SessionData; token: TokenSet }>();
   readonly #clientFetches = new SingleFlight<TokenSet>();
   readonly #clientTokens = new Map<string, TokenSet>();
+  readonly #specs = new WeakMap<TokenChoice, DerivedSpec | undefined>();
   readonly #skewMs: number;
   /** Longer than any refresh may take, so a lock only outlives a holder that died. */
   readonly #lockTtlMs: number;
@@ -89,7 +90,7 @@ export class TokenManager {
   ): Promise<Credential | undefined> {
     if (route.token === 'none') return undefined;
     if (session && route.token !== 'client') {
-      const spec = derivedSpec(route);
+      const spec = this.#specOf(route);
       const token = spec ? await this.derivedToken(session, spec, stale) : await this.userTokens(session, stale);
       const key = session.data.dpopKey;
       return { kind: 'user', token, dpop: key && isDpopBound(token.tokenType) ? DpopKey.fromJwk(key) : undefined };
@@ -97,6 +98,12 @@ export class TokenManager {
     if (route.token !== 'client' && route.token !== 'user-or-client') throw new GatehouseError('unauthenticated');
     const token = await this.clientTokens(route.scope, route.resource, stale);
     return { kind: 'client', token, dpop: isDpopBound(token.tokenType) ? this.oidc.clientDpopKey : undefined };
+  }
+
+  /** What `route` derives, worked out once per route (this runs on every proxied call). */
+  #specOf(route: TokenChoice): DerivedSpec | undefined {
+    if (!this.#specs.has(route)) this.#specs.set(route, derivedSpec(route));
+    return this.#specs.get(route);
   }
 
   /**
