@@ -17,7 +17,7 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { DEMO_USERS, findUser } from './users.js';
 import { loginPage, logoutPage, messagePage } from './idp-pages.js';
-import { registerTokenExchange, TOKEN_EXCHANGE, type TokenExchangeOptions } from './token-exchange.js';
+import { JWT_BEARER, registerTokenExchange, TOKEN_EXCHANGE, type TokenExchangeOptions } from './token-exchange.js';
 
 export interface DemoClient {
   clientId: string;
@@ -254,7 +254,7 @@ function configuration(
         'authorization_code',
         'refresh_token',
         'client_credentials',
-        ...(options.tokenExchange ? [TOKEN_EXCHANGE] : []),
+        ...(options.tokenExchange ? [TOKEN_EXCHANGE, JWT_BEARER] : []),
       ],
       response_types: ['code'],
       token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? 'client_secret_basic',

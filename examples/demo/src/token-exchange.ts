@@ -1,10 +1,12 @@
 /**
- * RFC 8693 token exchange for the demo provider. oidc-provider has no handler of its own but lets a
- * provider register grant types: here a subject token that is one of this provider's JWT access
- * tokens becomes a JWT access token for one allowed audience, for the same user, with the scope
- * asked for (within what that audience allows) or all of it. Anything else is refused the way the
- * RFC says: an unknown audience is invalid_target, a scope beyond it invalid_scope, a subject token
- * that does not verify invalid_grant.
+ * Token exchange for the demo provider: RFC 8693, and the on-behalf-of form of Microsoft Entra ID
+ * (RFC 7523's JWT bearer grant with `requested_token_use=on_behalf_of`, the API named by its scope
+ * "<audience>/<name>"). oidc-provider has no handler of its own but lets a provider register grant
+ * types: here a subject token that is one of this provider's JWT access tokens becomes a JWT access
+ * token for one allowed audience, for the same user, with the scope asked for (within what that
+ * audience allows) or all of it. Anything else is refused the way the RFCs say: an unknown audience
+ * is invalid_target, a scope beyond it invalid_scope, a subject token that does not verify
+ * invalid_grant.
  */
 import { randomBytes } from 'node:crypto';
 import { importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
@@ -12,6 +14,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 
 export interface TokenExchangeOptions {
@@ -27,6 +30,8 @@ interface ExchangeParams {
   resource?: string;
   scope?: string;
   actor_token?: string;
+  assertion?: string;
+  requested_token_use?: string;
 }
 
 export function registerTokenExchange(
@@ -45,11 +50,10 @@ export function registerTokenExchange(
     }
   };
 
-  const handler = async (ctx: KoaContextWithOIDC) => {
+  /** The token for `audience`, in answer to the subject token (and, with an actor token, on its behalf). */
+  const exchange = async (ctx: KoaContextWithOIDC, subjectToken: string | undefined, audience: string) => {
     const params = ctx.oidc.params as ExchangeParams;
-    if (params.subject_token_type !== ACCESS_TOKEN) throw new errors.InvalidRequest('unsupported subject_token_type');
-    const subject = await verify(params.subject_token, 'subject_token');
-    const audience = params.audience ?? params.resource ?? '';
+    const subject = await verify(subjectToken, 'subject_token');
     const allowed = options.audiences[audience];
     if (allowed === undefined) throw new errors.InvalidTarget('this token cannot be exchanged for that audience');
     const scope = params.scope ?? allowed;
@@ -79,14 +83,33 @@ export function registerTokenExchange(
       scope,
     };
   };
-  provider.registerGrantType(TOKEN_EXCHANGE, handler, [
-    'subject_token',
-    'subject_token_type',
-    'audience',
-    'resource',
-    'scope',
-    'requested_token_type',
-    'actor_token',
-    'actor_token_type',
-  ]);
+
+  provider.registerGrantType(
+    TOKEN_EXCHANGE,
+    async (ctx) => {
+      const params = ctx.oidc.params as ExchangeParams;
+      if (params.subject_token_type !== ACCESS_TOKEN) throw new errors.InvalidRequest('unsupported subject_token_type');
+      await exchange(ctx, params.subject_token, params.audience ?? params.resource ?? '');
+    },
+    [
+      'subject_token',
+      'subject_token_type',
+      'audience',
+      'resource',
+      'scope',
+      'requested_token_type',
+      'actor_token',
+      'actor_token_type',
+    ],
+  );
+  provider.registerGrantType(
+    JWT_BEARER,
+    async (ctx) => {
+      const params = ctx.oidc.params as ExchangeParams;
+      if (params.requested_token_use !== 'on_behalf_of') throw new errors.InvalidRequest('only on_behalf_of');
+      const scope = params.scope ?? '';
+      await exchange(ctx, params.assertion, scope.slice(0, scope.lastIndexOf('/')));
+    },
+    ['assertion', 'requested_token_use', 'scope'],
+  );
 }

@@ -32,6 +32,7 @@ describe('tokens per API: configuration', () => {
     );
     assert.deepEqual(config.routes[2]!.token, {
       exchange: {
+        grant: 'token-exchange',
         audience: 'c-api',
         scope: 'c:read',
         actor: true,
@@ -58,7 +59,7 @@ describe('tokens per API: configuration', () => {
       [
         'routes[0].resource: expected an absolute URI without a fragment',
         'routes[1].resource: expected an absolute URI without a fragment',
-        'routes[2].token.exchange: expected an audience or a resource',
+        'routes[2].token.exchange: expected an audience or a resource (on-behalf-of: a scope)',
       ],
     );
   });

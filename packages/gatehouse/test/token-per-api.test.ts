@@ -25,14 +25,16 @@ const API = {
   profile: { resource: 'https://profile.example', scope: 'profile:read' },
 } as const;
 const REPORTS = { audience: 'reports-api', scope: 'reports:read' };
+/** Microsoft Entra ID's on-behalf-of: the API named by its scope. */
+const OBO = { grant: 'on-behalf-of' as const, scope: 'api://ledger/.default' };
 
 interface Apis {
-  byName: Record<keyof typeof API | 'reports' | 'secret', VerifyingUpstream>;
+  byName: Record<keyof typeof API | 'reports' | 'secret' | 'ledger', VerifyingUpstream>;
   close(): Promise<void>;
 }
 
 async function startApis(): Promise<Apis> {
-  const names = ['orders', 'billing', 'profile', 'reports', 'secret'] as const;
+  const names = ['orders', 'billing', 'profile', 'reports', 'secret', 'ledger'] as const;
   const started = await Promise.all(names.map(() => startVerifyingUpstream({ mode: 'bearer' })));
   return {
     byName: Object.fromEntries(names.map((name, i) => [name, started[i]!])) as Apis['byName'],
@@ -46,7 +48,10 @@ async function perApiStack(apis: Apis, session?: Partial<GatehouseConfigInput['s
     idp: {
       accessTokenTtlSeconds: TOKEN_TTL_S,
       resources: Object.fromEntries(Object.values(API).map((api) => [api.resource, api.scope])),
-      tokenExchange: { audiences: { [REPORTS.audience]: REPORTS.scope }, ttlSeconds: TOKEN_TTL_S },
+      tokenExchange: {
+        audiences: { [REPORTS.audience]: REPORTS.scope, 'api://ledger': OBO.scope },
+        ttlSeconds: TOKEN_TTL_S,
+      },
     },
     gatehouse: (d) => ({
       ...d,
@@ -59,6 +64,12 @@ async function perApiStack(apis: Apis, session?: Partial<GatehouseConfigInput['s
           ...api,
         })),
         { path: '/reports', upstream: `${byName.reports.url}/reports`, token: { exchange: REPORTS } },
+        {
+          path: '/delegated',
+          upstream: `${byName.reports.url}/delegated`,
+          token: { exchange: { ...REPORTS, actor: true } },
+        },
+        { path: '/ledger', upstream: `${byName.ledger.url}/ledger`, token: { exchange: OBO } },
         { path: '/secret', upstream: `${byName.secret.url}/secret`, token: { exchange: { audience: 'secret-api' } } },
       ],
     }),
@@ -68,6 +79,7 @@ async function perApiStack(apis: Apis, session?: Partial<GatehouseConfigInput['s
   }
   byName.reports.trust({ issuer: stack.idp.issuer, audience: REPORTS.audience });
   byName.secret.trust({ issuer: stack.idp.issuer, audience: 'secret-api' });
+  byName.ledger.trust({ issuer: stack.idp.issuer, audience: 'api://ledger' });
   return stack;
 }
 
@@ -120,6 +132,20 @@ describe('a token per API', () => {
     const before = grantsOf(stack, 'urn:ietf:params:oauth:grant-type:token-exchange').length;
     for (let i = 0; i < 5; i++) assert.equal((await browser.api(`${stack.app}/api/reports/${i}`)).status, 200);
     assert.equal(grantsOf(stack, 'urn:ietf:params:oauth:grant-type:token-exchange').length, before + 1);
+  });
+
+  it('exchanges on behalf of the user the way Entra ID does, and names Gatehouse as the actor when asked', async () => {
+    const browser = new TestBrowser();
+    await signIn(browser, stack);
+    assert.equal((await browser.api(`${stack.app}/api/ledger/1`)).status, 200);
+    const ledger = apis.byName.ledger.verdicts.at(-1)!;
+    assert.deepEqual([ledger.ok, ledger.aud, ledger.scope], [true, 'api://ledger', OBO.scope]);
+    const grants = stack.idp.grants.filter((g) => g.grantType === 'urn:ietf:params:oauth:grant-type:jwt-bearer');
+    assert.equal(grants.length, 1);
+
+    assert.equal((await browser.api(`${stack.app}/api/delegated/1`)).status, 200);
+    const delegated = apis.byName.reports.verdicts.at(-1)!;
+    assert.deepEqual([delegated.ok, delegated.act], [true, { sub: CLIENT_ID }]);
   });
 
   it('answers 403 token_refused when the provider refuses an exchange, calls nothing, and keeps the session', async () => {

@@ -67,6 +67,10 @@ const tokenChoice = z
     z.strictObject({
       exchange: z
         .strictObject({
+          grant: z.enum(['token-exchange', 'on-behalf-of']).default('token-exchange').meta({
+            description:
+              '"token-exchange": RFC 8693; "on-behalf-of": the JWT bearer grant with requested_token_use=on_behalf_of, as Microsoft Entra ID does it (the API named by scope).',
+          }),
           audience: z
             .string()
             .min(1)
@@ -83,7 +87,11 @@ const tokenChoice = z
               "Send Gatehouse's own client-credentials token as actor_token (delegation: the API sees who acts for the user).",
           }),
         })
-        .refine((e) => e.audience !== undefined || e.resource !== undefined, 'expected an audience or a resource')
+        .refine(
+          (e) =>
+            e.grant === 'on-behalf-of' ? e.scope !== undefined : e.audience !== undefined || e.resource !== undefined,
+          'expected an audience or a resource (on-behalf-of: a scope)',
+        )
         .meta({
           description: "RFC 8693: the user's access token (subject_token) exchanged for one scoped to this API.",
         }),

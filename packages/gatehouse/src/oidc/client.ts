@@ -34,7 +34,6 @@ export interface LoginResult {
 export type AuthorizationResponse = { query: string } | { form: string };
 
 /** After a failed discovery, wait this long before asking the provider again. */
-const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 const DISCOVERY_RETRY_MS = 2_000;
 
@@ -280,14 +279,14 @@ export class OidcClient {
   }
 
   /**
-   * RFC 8693 token exchange: the user's access token (in `parameters`, as subject_token) for one
+   * A token exchange (RFC 8693, or on-behalf-of): the user's access token, in `parameters`, for one
    * scoped to a single API. A refusal is `token_refused`, never a fallback to the broad token.
    */
-  async exchangeToken(parameters: Record<string, string>, dpopKey?: JWK): Promise<TokenSet> {
+  async exchangeToken(grantType: string, parameters: Record<string, string>, dpopKey?: JWK): Promise<TokenSet> {
     const configuration = await this.configuration();
     const dpop = dpopKey ? await this.#nonces.handle(DpopKey.fromJwk(dpopKey), configuration) : undefined;
     try {
-      const response = await client.genericGrantRequest(configuration, TOKEN_EXCHANGE, parameters, { DPoP: dpop });
+      const response = await client.genericGrantRequest(configuration, grantType, parameters, { DPoP: dpop });
       return tokenSet(response);
     } catch (error) {
       throw translateProviderError(error, 'token_refused', 'token exchange');

@@ -12,6 +12,8 @@ export type DerivedSpec =
   | { kind: 'exchange'; key: string; exchange: ExchangeConfig };
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /** The derived token a route or upstream carries for a signed-in user, if any. */
 export function derivedSpec(target: {
@@ -20,10 +22,10 @@ export function derivedSpec(target: {
   scope?: string;
 }): DerivedSpec | undefined {
   if (isExchange(target.token)) {
-    const { audience, resource, scope } = target.token.exchange;
+    const { grant, audience, resource, scope } = target.token.exchange;
     return {
       kind: 'exchange',
-      key: `exchange ${audience ?? ''} ${resource ?? ''} ${scope ?? ''}`,
+      key: `${grant} ${audience ?? ''} ${resource ?? ''} ${scope ?? ''}`,
       exchange: target.token.exchange,
     };
   }
@@ -41,12 +43,21 @@ export function resourceParameters(spec: Extract<DerivedSpec, { kind: 'resource'
   return { resource: spec.resource, ...(spec.scope ? { scope: spec.scope } : {}) };
 }
 
-/** The token-exchange grant's parameters (RFC 8693 §2.1). */
-export function exchangeParameters(
+/**
+ * The grant that exchanges the user's token, and its parameters: RFC 8693 §2.1, or the on-behalf-of
+ * form (RFC 7523's JWT bearer grant with requested_token_use, Microsoft Entra ID's).
+ */
+export function exchangeGrant(
   exchange: ExchangeConfig,
   subjectToken: string,
   actorToken: string | undefined,
-): Record<string, string> {
+): { grantType: string; parameters: Record<string, string> } {
+  if (exchange.grant === 'on-behalf-of') {
+    return {
+      grantType: JWT_BEARER,
+      parameters: { assertion: subjectToken, requested_token_use: 'on_behalf_of', scope: exchange.scope! },
+    };
+  }
   const parameters: Record<string, string> = {
     subject_token: subjectToken,
     subject_token_type: ACCESS_TOKEN_TYPE,
@@ -56,7 +67,7 @@ export function exchangeParameters(
   if (exchange.resource) parameters.resource = exchange.resource;
   if (exchange.scope) parameters.scope = exchange.scope;
   if (actorToken) Object.assign(parameters, { actor_token: actorToken, actor_token_type: ACCESS_TOKEN_TYPE });
-  return parameters;
+  return { grantType: TOKEN_EXCHANGE, parameters };
 }
 
 /** What sign-in asks for so that every resource token can be had later: the resources and their scopes. */

@@ -16,7 +16,7 @@ import type { OidcClient } from '../oidc/client.js';
 import type { Metrics, RefreshOutcome } from '../ops/metrics.js';
 import type { ActiveSession, SessionManager } from '../session/session-manager.js';
 import type { SessionData, TokenSet } from '../session/session.js';
-import { derivedSpec, exchangeParameters, resourceParameters, type DerivedSpec } from './derived-tokens.js';
+import { derivedSpec, exchangeGrant, resourceParameters, type DerivedSpec } from './derived-tokens.js';
 import { DpopKey, isDpopBound } from './dpop.js';
 import { SingleFlight } from './single-flight.js';
 
@@ -142,8 +142,8 @@ export class TokenManager {
       async (data) => {
         if (spec.kind === 'exchange') {
           const actor = spec.exchange.actor ? (await this.clientTokens(undefined, undefined)).accessToken : undefined;
-          const parameters = exchangeParameters(spec.exchange, data.tokens.accessToken, actor);
-          const token = await this.oidc.exchangeToken(parameters, data.dpopKey);
+          const { grantType, parameters } = exchangeGrant(spec.exchange, data.tokens.accessToken, actor);
+          const token = await this.oidc.exchangeToken(grantType, parameters, data.dpopKey);
           return { data: { ...data, derived: { ...data.derived, [spec.key]: token } }, token };
         }
         // The refresh token asked for this API's token: it rotates like any refresh.
