@@ -11,6 +11,7 @@ import { pickTool, toolVersion } from './lib/load.js';
 import { parseOptions, USAGE, type Options, type Scenario } from './lib/options.js';
 import { cleanup, installExitHandlers, interrupted, onCleanup, tempDir } from './lib/processes.js';
 import { deleteKeys, REDIS_URL, redisReachable } from './lib/redis.js';
+import { derivedProvider } from './lib/derived.js';
 import { fapi2Provider } from './lib/profiles.js';
 import { check, machineInfo, newResults, writeResults, type Results } from './lib/report.js';
 import { allocateSlots, idpClients, type Lab } from './lib/targets.js';
@@ -20,11 +21,11 @@ import { loginRate } from './scenarios/login.js';
 import { profile } from './scenarios/profile.js';
 import { sessions } from './scenarios/sessions.js';
 import { soak } from './scenarios/soak.js';
-import { DEFINITIONS, dpop1kChecks, get1kChecks, throughput } from './scenarios/throughput.js';
+import { DEFINITIONS, get1kChecks, throughput, tokens1kChecks } from './scenarios/throughput.js';
 
 const SCENARIO_RUNNERS: Record<Scenario, (lab: Lab, results: Results) => Promise<void>> = {
   get1k: async (lab, results) => get1kChecks(results, await throughput(lab, results, DEFINITIONS.get1k)),
-  dpop1k: async (lab, results) => dpop1kChecks(results, await throughput(lab, results, DEFINITIONS.dpop1k)),
+  tokens1k: async (lab, results) => tokens1kChecks(results, await throughput(lab, results, DEFINITIONS.tokens1k)),
   stream64k: async (lab, results) => void (await throughput(lab, results, DEFINITIONS.stream64k)),
   upload1m: async (lab, results) => void (await throughput(lab, results, DEFINITIONS.upload1m)),
   sessions100k: sessions,
@@ -68,7 +69,8 @@ async function main(argv: string[]): Promise<number> {
   const upstream = await startUpstream(dir, options.upstream);
   const slots = await allocateSlots();
   const tokens = { accessTokenTtlSeconds: 3600, rotateRefreshTokens: true };
-  const idp = await startIdp({ clients: idpClients(slots), ...tokens });
+  // With token exchange and one more resource server, for gh-exchange and gh-resource (lib/derived.ts).
+  const idp = await startIdp({ clients: idpClients(slots), ...tokens, ...derivedProvider() });
   onCleanup(() => idp.close());
   const fapi2Idp = await startIdp({ clients: idpClients(slots, true), ...tokens, ...fapi2Provider() });
   onCleanup(() => fapi2Idp.close());

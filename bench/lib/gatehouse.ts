@@ -32,6 +32,8 @@ export interface GatehouseSetup {
   refreshSkew?: string;
   /** More `oidc` settings, over the ones above (lib/profiles.ts); undefined removes one. */
   oidc?: Record<string, unknown>;
+  /** More settings for every route, e.g. the token it carries (lib/derived.ts). */
+  route?: Record<string, unknown>;
   /** Run under `node --cpu-prof`, writing the profile here when it exits. */
   cpuProfDir?: string;
 }
@@ -78,7 +80,7 @@ export function gatehouseConfig(setup: GatehouseSetup, secrets: string[]): objec
       { path: '/orders', upstream: `${setup.upstream}/orders` },
       { path: '/big', upstream: `${setup.upstream}/big`, methods: ['GET'] },
       { path: '/upload', upstream: `${setup.upstream}/upload`, methods: ['POST'] },
-    ],
+    ].map((route) => ({ ...route, ...setup.route })),
   };
 }
 

@@ -9,9 +9,11 @@
  * id names the session whose refresh token was used. The log also says how the client
  * authenticated, what kind of token it got (Bearer or DPoP) and the ID token's algorithm, and has
  * an entry for every pushed authorization request (type `par`): proof that a target signs in the
- * way its profile says, not merely that it signs in (lib/profiles.ts).
+ * way its profile says, not merely that it signs in (lib/profiles.ts). For the tokens meant for one
+ * API (lib/derived.ts) it also has the issued access token's audience, and a token exchange is
+ * entered under the grant of the token it exchanged, so that it too names its session.
  */
-import { decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import LRU from 'oidc-provider/lib/helpers/lru.js';
@@ -31,6 +33,8 @@ export interface GrantEvent {
   /** Issued tokens only: `Bearer` or `DPoP` (bound to the key of the request's DPoP proof). */
   tokenType?: string;
   idTokenAlg?: string;
+  /** Issued tokens only: the access token's audience (every access token here is a JWT). */
+  audience?: string;
 }
 
 export interface BenchIdp {
@@ -46,7 +50,7 @@ interface Entities {
 }
 
 export async function startIdp(
-  options: Pick<DemoIdpOptions, 'clients' | 'signingAlg' | 'features'> & {
+  options: Pick<DemoIdpOptions, 'clients' | 'signingAlg' | 'features' | 'resources' | 'tokenExchange'> & {
     accessTokenTtlSeconds: number;
     rotateRefreshTokens: boolean;
   },
@@ -60,19 +64,36 @@ export async function startIdp(
   const store = new LRU({ maxSize: 10_000_000 });
   instance(demo.provider).Adapter = (model: string) => new MemoryAdapter(model, store);
   const events: GrantEvent[] = [];
+  // A token exchange has no grant of its own at the provider: it is entered under the grant that
+  // issued the access token it presents (by the token's jti).
+  const grantOfToken = new Map<string, string | undefined>();
+  const claims = (token: unknown) => {
+    try {
+      return typeof token === 'string' ? decodeJwt(token) : undefined;
+    } catch {
+      return undefined; // not a JWT
+    }
+  };
   const record = (ctx: KoaContextWithOIDC, type: string, ok: boolean, error?: string) => {
     const entities = ctx.oidc.entities as Entities;
-    const body = (ok ? ctx.body : {}) as { token_type?: string; id_token?: string };
+    const body = (ok ? ctx.body : {}) as { token_type?: string; id_token?: string; access_token?: string };
+    const subject = claims((ctx.oidc.params as { subject_token?: unknown } | undefined)?.subject_token);
+    const grantId =
+      (entities.RefreshToken ?? entities.AuthorizationCode)?.grantId ??
+      (subject?.jti === undefined ? undefined : grantOfToken.get(subject.jti));
+    const issued = claims(body.access_token);
+    if (issued?.jti !== undefined) grantOfToken.set(issued.jti, grantId);
     events.push({
       at: Date.now(),
       type,
       clientId: ctx.oidc.client?.clientId,
-      grantId: (entities.RefreshToken ?? entities.AuthorizationCode)?.grantId,
+      grantId,
       ok,
       error,
       clientAuth: ctx.oidc.client?.clientAuthMethod,
       tokenType: body.token_type,
       idTokenAlg: body.id_token ? decodeProtectedHeader(body.id_token).alg : undefined,
+      audience: issued && [issued.aud ?? []].flat().join(' '),
     });
   };
   type ErrorOut = { error?: string; error_description?: string; error_detail?: string };

@@ -4,7 +4,7 @@ import { TARGET_NAMES, type TargetName } from './targets.js';
 
 export const SCENARIOS = [
   'get1k',
-  'dpop1k',
+  'tokens1k',
   'stream64k',
   'upload1m',
   'sessions100k',
@@ -44,12 +44,12 @@ export interface Options {
 export const USAGE = `Usage: npm run bench -- [options]
 
   --quick                  short runs (2 s, 2 throughput slices, 1 s warm-up, 10,000 sessions, 50 expiring sessions, 10 s soak): a smoke test
-  --duration <s>           seconds per measurement outside get1k, stream64k and upload1m (default 5)
-  --slice <s>              seconds per measured slice in get1k, stream64k, upload1m and login's paired slices (default 1)
+  --duration <s>           seconds per measurement outside get1k, tokens1k, stream64k and upload1m (default 5)
+  --slice <s>              seconds per measured slice in get1k, tokens1k, stream64k, upload1m and login's paired slices (default 1)
   --warmup <s>             seconds of load, not counted, before a target's first measurement (default 10)
   --connections <n>        keep-alive connections of the load generator (default 32)
   --repeat <n>             slices per target in get1k, stream64k and upload1m, each between two node-proxy slices,
-                           and of gh-fapi2 in login, each between two gh-memory slices (default 16; 2 with --quick)
+                           and in tokens1k and of gh-fapi2 in login, each between two gh-memory slices (default 16; 2 with --quick)
   --only <target,...>      ${TARGET_NAMES.join(', ')}
   --scenario <name,...>    ${SCENARIOS.join(', ')}
                            (default: all but soak and profile)

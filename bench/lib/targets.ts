@@ -5,11 +5,13 @@
  * upstream for the two cores. Targets with sessions are signed in through the real provider at
  * start; what the browser then holds becomes the load generator's Cookie header. The
  * sender-constrained targets are also checked, at every start, to have signed in the way their
- * profile says (lib/profiles.ts).
+ * profile says (lib/profiles.ts), and the targets with a token per API to have obtained it, once
+ * per session (lib/derived.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { DemoClient } from '../../examples/demo/src/idp.js';
+import { derivedEvidence, derivedMismatch, derivedRoute, describeDerived, type DerivedKind } from './derived.js';
 import { startGatehouse, type SessionMode } from './gatehouse.js';
 import type { BenchIdp } from './idp.js';
 import type { LoadTool } from './load.js';
@@ -42,6 +44,8 @@ export const TARGET_NAMES = [
   'gh-redis-w2',
   'gh-dpop',
   'gh-fapi2',
+  'gh-exchange',
+  'gh-resource',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
@@ -58,6 +62,10 @@ export const TARGET_INFO: Record<TargetName, string> = {
   'gh-redis-w2': 'Gatehouse, Redis store, --workers 2',
   'gh-dpop': 'Gatehouse, memory store, DPoP-bound tokens: a fresh ES256 proof on every call',
   'gh-fapi2': 'Gatehouse, memory store, profile fapi2 (PAR, private_key_jwt, DPoP with nonces, PS256)',
+  'gh-exchange':
+    'Gatehouse, memory store, every route with a token exchanged for its API (RFC 8693), cached in the session',
+  'gh-resource':
+    'Gatehouse, memory store, every route with a resource token for its API (RFC 8707), cached in the session',
 };
 
 /** Everything a scenario needs, shared by the whole run. */
@@ -127,11 +135,16 @@ export interface RunningTarget {
   pids: number[];
   signIn?: SignInTarget;
   gatehouse?: { adminUrl: string; keyPrefix: string; sessionCookie: string; secrets: string[] };
+  /**
+   * Targets with a token per API: throws unless every session since the start obtained its token
+   * exactly once; else says what the provider saw. Call when every session so far has made a call.
+   */
+  verifyTokens?(): string;
   stop(): Promise<void>;
 }
 
 export const GATEHOUSE_MODES: Partial<
-  Record<TargetName, { mode: SessionMode; workers?: number; profile?: SenderProfile }>
+  Record<TargetName, { mode: SessionMode; workers?: number; profile?: SenderProfile; derived?: DerivedKind }>
 > = {
   'gh-memory': { mode: 'memory' },
   'gh-cookie': { mode: 'cookie' },
@@ -139,6 +152,8 @@ export const GATEHOUSE_MODES: Partial<
   'gh-redis-w2': { mode: 'redis', workers: 2 },
   'gh-dpop': { mode: 'memory', profile: 'dpop' },
   'gh-fapi2': { mode: 'memory', profile: 'fapi2' },
+  'gh-exchange': { mode: 'memory', derived: 'exchange' },
+  'gh-resource': { mode: 'memory', derived: 'resource' },
 };
 
 export function keyPrefix(lab: Lab, label: string): string {
@@ -201,7 +216,7 @@ export async function startTarget(
       stop: stopping(child),
     };
   } else {
-    const { mode, workers, profile } = GATEHOUSE_MODES[name]!;
+    const { mode, workers, profile, derived } = GATEHOUSE_MODES[name]!;
     const idp = idpOf(lab, name);
     const gatehouse = await startGatehouse(lab.dir, {
       name,
@@ -217,6 +232,7 @@ export async function startTarget(
       keyPrefix: extra.keyPrefix ?? keyPrefix(lab, name),
       cpuProfDir: extra.cpuProfDir,
       oidc: profile && profileOidc(profile),
+      route: derived && derivedRoute(derived),
     });
     const signInTarget = { origin, loginPath: '/api/auth/login', callbackPath: '/api/auth/callback' };
     const since = Date.now();
@@ -247,9 +263,22 @@ export async function startTarget(
       },
       stop: stopping(gatehouse.child),
     };
+    if (derived) {
+      target.verifyTokens = () => {
+        const evidence = derivedEvidence(idp, derived, slot.clientId, since);
+        const mismatch = derivedMismatch(evidence);
+        if (mismatch)
+          throw new Error(
+            `${name}: not the token for the API, once per session: ${mismatch} (${describeDerived(evidence)})`,
+          );
+        return describeDerived(evidence);
+      };
+    }
   }
   try {
     await probe(target);
+    // The probe was the session's first call: its token for the API must have been obtained now.
+    target.verifyTokens?.();
   } catch (error) {
     await target.stop();
     throw error;
