@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestBrowser } from './support/browser.js';
-import { CLIENT_ID, signIn, startStack, type Stack } from './support/stack.js';
+import { CLIENT_ID, introspect, signIn, startStack, type Stack } from './support/stack.js';
 import { echo } from './support/upstream.js';
 
 const ACCESS_TOKEN_TTL_S = 2;
@@ -22,18 +22,6 @@ function shortLivedTokens(): Promise<Stack> {
 const refreshGrants = (stack: Stack) => stack.idp.grants.filter((g) => g.grantType === 'refresh_token');
 const bearer = (stack: Stack, i: number) =>
   stack.upstream.received.at(i)!.headers.authorization!.slice('Bearer '.length);
-
-async function introspect(stack: Stack, token: string): Promise<{ active: boolean }> {
-  const response = await fetch(`${stack.idp.issuer}/token/introspection`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${stack.clientSecret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ token }),
-  });
-  return (await response.json()) as { active: boolean };
-}
 
 describe('refresh exactly once', () => {
   let stack: Stack;

@@ -12,7 +12,7 @@ import { decodeJwt } from 'jose';
 import type { GatehouseConfigInput } from '../src/config/schema.js';
 import { TestBrowser } from './support/browser.js';
 import { dumpRedis, REDIS_URL, redisUnavailable, testPrefix } from './support/redis.js';
-import { CLIENT_ID, signIn, startStack, type Stack } from './support/stack.js';
+import { CLIENT_ID, introspect, signIn, startStack, type Stack } from './support/stack.js';
 import { startVerifyingUpstream, type VerifyingUpstream } from './support/verifying-upstream.js';
 
 const skipRedis = await redisUnavailable();
@@ -275,15 +275,3 @@ describe('a token per API: what a session weighs', () => {
     }
   });
 });
-
-async function introspect(stack: Stack, token: string): Promise<{ active: boolean }> {
-  const response = await fetch(`${stack.idp.issuer}/token/introspection`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${stack.clientSecret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ token }),
-  });
-  return (await response.json()) as { active: boolean };
-}

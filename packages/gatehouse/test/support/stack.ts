@@ -250,3 +250,16 @@ export function leakedTokens(browser: TestBrowser, stack: Stack): string[] {
   }
   return leaks;
 }
+
+/** The provider's introspection of `token` (RFC 7662), asked with Gatehouse's client credentials. */
+export async function introspect(stack: Stack, token: string): Promise<{ active: boolean }> {
+  const response = await fetch(`${stack.idp.issuer}/token/introspection`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${stack.clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ token }),
+  });
+  return (await response.json()) as { active: boolean };
+}
