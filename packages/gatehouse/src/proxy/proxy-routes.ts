@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { GatehouseError } from '../errors.js';
 import type { Services } from '../services.js';
+import { admit } from './admission.js';
 import type { ProxiedRoute } from './proxied-route.js';
 import { hasBody, type Answer, type ForwardRequest } from './upstream.js';
 
@@ -22,7 +23,7 @@ export async function proxyRoutes(
   services: Services,
   routes: readonly ProxiedRoute[],
 ): Promise<void> {
-  const { sessions, tokens, checks, limits, tracing, authorizer, lifecycle } = services;
+  const { tokens, tracing, lifecycle } = services;
   // While shutting down, every response closes its connection (see server.ts).
   const closing = () => lifecycle.closing;
   // Bodies stream through untouched: no parser runs in this plugin's context.
@@ -51,18 +52,7 @@ export async function proxyRoutes(
     };
 
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-      const session = route.requireSession
-        ? await sessions.require(request, reply)
-        : await sessions.load(request, reply);
-      const refused = checks.apiProblem(request, { allowFormBodies: route.allowFormBodies });
-      if (refused) throw refused;
-      await proxied.countAgainstLimits(limits, session, request.ip);
-      if (route.authorize) authorizer.check(route.authorize, session);
-      const length = request.headers['content-length'];
-      if (length !== undefined && Number(length) > route.maxBodySize) {
-        throw new GatehouseError('payload_too_large', { detail: `content-length ${length}` });
-      }
-      const credential = await tokens.credentialFor(route, session);
+      const { session, credential } = await admit(services, proxied, request, reply);
       const forward = proxied.forward(request.method, request.raw.url!, request.headers, {
         clientIp: request.ip,
         requestId: request.id,

@@ -15,6 +15,7 @@ import { writeRawError } from '../http-errors.js';
 import { originVerifier } from '../security/hooks.js';
 import type { Services } from '../services.js';
 import type { ActiveSession } from '../session/session-manager.js';
+import { admit } from './admission.js';
 import type { ProxiedRoute } from './proxied-route.js';
 
 /** Upstream handshake headers the browser may see. */
@@ -26,7 +27,7 @@ interface Connection {
 }
 
 export function websocketProxy(app: FastifyInstance, services: Services, routes: readonly ProxiedRoute[]): void {
-  const { config, sessions, checks, limits, tokens, authorizer } = services;
+  const { config, sessions, limits } = services;
   const websocketRoutes = routes.filter((r) => r.route.websocket);
   const open = new Map<string, Set<Connection>>();
   const verifyOrigin = originVerifier(config);
@@ -79,22 +80,11 @@ export function websocketProxy(app: FastifyInstance, services: Services, routes:
     }
     const unverified = verifyOrigin?.(request.headers);
     if (unverified) throw unverified;
-    // Instead of the anti-forgery header a WebSocket cannot carry: its Origin must be ours.
-    if (request.headers.origin === undefined) throw new GatehouseError('origin_not_allowed', { detail: 'no Origin' });
-    const fakeRequest = { headers: request.headers } as Parameters<typeof checks.originProblem>[0];
-    const originProblem = checks.originProblem(fakeRequest);
-    if (originProblem) throw originProblem;
-
     const ip = request.socket.remoteAddress ?? '';
     await limits.check('ip', ip, config.rateLimit.perIp);
     const cookies = app.parseCookie(request.headers.cookie ?? '');
-    const session = await sessions.load({ cookies }, undefined, { slide: true });
-    if (!session && route.route.requireSession) {
-      throw new GatehouseError(cookies[sessions.cookieName] === undefined ? 'unauthenticated' : 'session_expired');
-    }
-    await route.countAgainstLimits(limits, session, ip);
-    if (route.route.authorize) authorizer.check(route.route.authorize, session);
-    const credential = await tokens.credentialFor(route.route, session);
+    const candidate = { method: 'GET', headers: request.headers, cookies, ip, websocket: true };
+    const { session, credential } = await admit(services, route, candidate, undefined);
     const forward = route.forward('GET', url, request.headers, { clientIp: ip, requestId: randomUUID() });
     await route.upstream.authorize(forward, credential);
     const upgraded = await route.upstream.upgrade(forward);

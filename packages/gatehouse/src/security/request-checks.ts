@@ -11,6 +11,9 @@ import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** What these checks read of a request: a Fastify request, or one a gateway describes. */
+export type RequestHeads = Pick<FastifyRequest, 'method' | 'headers'>;
 /** The content types a browser sends cross-site without a preflight (CORS "simple" requests). */
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
 
@@ -28,7 +31,7 @@ export class RequestChecks {
   }
 
   /** Everything a cookie-authenticated API call must satisfy. */
-  apiProblem(request: FastifyRequest, options: { allowFormBodies?: boolean } = {}): GatehouseError | undefined {
+  apiProblem(request: RequestHeads, options: { allowFormBodies?: boolean } = {}): GatehouseError | undefined {
     if (request.headers[this.csrfHeader] !== '1') return new GatehouseError('csrf_header_missing');
     const origin = this.originProblem(request);
     if (origin) return origin;
@@ -42,7 +45,7 @@ export class RequestChecks {
    * The request comes from this site or a configured origin: a foreign Origin header, or Fetch
    * Metadata saying cross-site (or same-site, i.e. a sibling subdomain, unless allowed), is refused.
    */
-  originProblem(request: FastifyRequest): GatehouseError | undefined {
+  originProblem(request: Pick<RequestHeads, 'headers'>): GatehouseError | undefined {
     const origin = request.headers.origin;
     if (origin !== undefined) {
       if (this.#allowedOrigins.has(origin)) return undefined;

@@ -13,7 +13,7 @@
  * still carries the pre-refresh cookie is served from the refreshed state instead of refreshing again.
  */
 import { randomBytes } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import { Aead } from './aead.js';
@@ -129,7 +129,7 @@ export class CookieSessions extends SessionManager {
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 
-  override clearCookie(request: FastifyRequest, reply: FastifyReply): void {
+  override clearCookie(request: CookieSource, reply: FastifyReply): void {
     for (const name of this.#chunkNames(request)) this.expireCookie(reply, name);
   }
 

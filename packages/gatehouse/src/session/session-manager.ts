@@ -114,14 +114,14 @@ export abstract class SessionManager {
 
   /** The live session or a 401: `session_expired` when a cookie names no live session (the cookie is cleared, never reissued). */
   async require(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: CookieSource,
+    reply: FastifyReply | undefined,
     options: { slide?: boolean } = {},
   ): Promise<ActiveSession> {
     const session = await this.load(request, reply, options);
     if (session) return session;
     if (request.cookies[this.cookieName] === undefined) throw new GatehouseError('unauthenticated');
-    this.clearCookie(request, reply);
+    if (reply) this.clearCookie(request, reply);
     throw new GatehouseError('session_expired');
   }
 
@@ -132,7 +132,7 @@ export abstract class SessionManager {
   }
 
   /** Clears the session cookie (and, in cookie mode, every chunk of it). */
-  clearCookie(_request: FastifyRequest, reply: FastifyReply): void {
+  clearCookie(_request: CookieSource, reply: FastifyReply): void {
     this.expireCookie(reply, this.cookieName);
   }
 
