@@ -35,6 +35,7 @@ export const ERROR_CODES = {
     message: 'Your session has ended. Please sign in again.',
   },
   admin_unauthorized: { status: 401, message: 'A valid admin bearer token is required.' },
+  gateway_unauthorized: { status: 401, message: 'Only the API gateway may ask here.' },
   csrf_header_missing: {
     status: 403,
     message: 'The anti-forgery header is missing.',

@@ -16,6 +16,7 @@ import { OidcClient } from './oidc/client.js';
 import { ClientIdentity } from './oidc/client-identity.js';
 import { LoginTransactions } from './oidc/login-transaction.js';
 import { adminRoutes } from './ops/admin.js';
+import { gatewayRoutes } from './gateway/forward-auth.js';
 import { extensionEndpoints } from './extensions/endpoints.js';
 import { loadExtensions } from './extensions/load.js';
 import type { Extension } from './extensions/types.js';
@@ -47,8 +48,8 @@ export interface Gatehouse {
   /** The admin listener (/healthz, /readyz), when enabled. */
   readonly admin: FastifyInstance | undefined;
   readonly services: Services;
-  /** Starts both listeners; resolves with their URLs. */
-  listen(): Promise<{ url: string; adminUrl?: string }>;
+  /** Starts the listeners; resolves with their URLs. */
+  listen(): Promise<{ url: string; adminUrl?: string; gatewayUrl?: string }>;
   /** Stops accepting connections, lets in-flight requests finish, and releases everything. */
   close(): Promise<void>;
 }
@@ -177,6 +178,22 @@ export async function createGatehouse(
     throw new GatehouseError('not_found');
   });
 
+  const gateway = config.gateway.enabled
+    ? Fastify({
+        loggerInstance: app.log.child({ listener: 'gateway' }),
+        logController: new LogController({ disableRequestLogging: true }),
+        // The gateway is the one hop in front: the client is the last X-Forwarded-For entry it adds.
+        trustProxy: (_address: string, hop: number) => hop === 0,
+        genReqId: () => randomUUID(),
+        http: { maxHeaderSize: config.server.maxHeaderSize },
+      })
+    : undefined;
+  if (gateway) {
+    gateway.setErrorHandler(onError);
+    await gateway.register(fastifyCookie);
+    await gateway.register(async (scope) => gatewayRoutes(scope, services, routes));
+  }
+
   const admin = config.admin.enabled
     ? Fastify({
         loggerInstance: app.log.child({ listener: 'admin' }),
@@ -208,20 +225,27 @@ export async function createGatehouse(
         app.log.error({ err: error }, 'session store not reachable at startup; retrying in the background');
       });
       let url = config.publicUrl;
+      let gatewayUrl: string | undefined;
       if (options.cluster !== 'primary') {
         await app.listen({ host: config.server.host, port: config.server.port });
         url = `http://${hostForUrl(app.server.address() as AddressInfo)}`;
+        if (gateway) {
+          await gateway.listen({ host: config.gateway.host, port: config.gateway.port });
+          gatewayUrl = `http://${hostForUrl(gateway.server.address() as AddressInfo)}`;
+        }
       }
-      if (!admin || options.cluster === 'worker') return { url };
+      if (!admin || options.cluster === 'worker') return { url, gatewayUrl };
       await admin.listen({ host: config.admin.host, port: config.admin.port });
       return {
         url,
+        gatewayUrl,
         adminUrl: `http://${hostForUrl(admin.server.address() as AddressInfo)}`,
       };
     },
     async close() {
       lifecycle.closing = true;
       await admin?.close();
+      await gateway?.close();
       await app.close();
       await sessions.close();
       await oidc.close();

@@ -212,7 +212,7 @@ function crossFieldProblems(config: ParsedConfig): string[] {
       problems.push(`oidc.authorizationParams.${key}: set by Gatehouse itself and cannot be configured`);
     }
   }
-  problems.push(...storeProblems(config));
+  problems.push(...storeProblems(config), ...gatewayProblems(config));
   if (config.rateLimit.store === 'redis' && config.session.store !== 'redis') {
     problems.push('rateLimit.store: "redis" uses the session store\'s Redis; set session.store to "redis" too');
   }
@@ -279,6 +279,25 @@ function boundTokenProblems(config: ParsedConfig, oidc: ResolvedOidcSettings): s
         : [],
     ),
   ];
+}
+
+/** The gateway listener hands out tokens: it must not face browsers, and its sessions must live server-side. */
+function gatewayProblems(config: ParsedConfig): string[] {
+  const { gateway } = config;
+  if (!gateway.enabled) return [];
+  const problems: string[] = [];
+  if (!LOOPBACK.has(gateway.host) && gateway.host !== '::1' && gateway.secret === undefined) {
+    problems.push('gateway.secret: is required when gateway.host is not a loopback address');
+  }
+  if (config.session.store === 'cookie') {
+    problems.push(
+      'gateway.enabled: needs server-side sessions (a gateway cannot pass re-sealed cookies back); use store "redis" or "memory"',
+    );
+  }
+  if (gateway.port !== 0 && (gateway.port === config.server.port || gateway.port === config.admin.port)) {
+    problems.push('gateway.port: must differ from server.port and admin.port');
+  }
+  return problems;
 }
 
 /** A store must be reachable, and a configuration must not ask for what its store cannot do. */

@@ -283,6 +283,28 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .meta({ description: 'The admin listener: health and operations, never exposed publicly.' }),
+  gateway: z
+    .strictObject({
+      enabled: bool().default(false).meta({
+        description:
+          "Answer an API gateway's forward-auth calls (nginx auth_request, Caddy forward_auth, Traefik forwardAuth, Envoy ext_authz) on a listener of their own: the gateway proxies the API calls, Gatehouse decides and hands it the token (docs/gateway.md).",
+      }),
+      host: z.string().default('127.0.0.1').meta({
+        description: 'Interface the gateway listener binds. Never reachable by browsers: it hands out tokens.',
+      }),
+      port: port().default(9091).meta({ description: 'Gateway listener port.' }),
+      secret: secret(
+        32,
+        'a gateway secret',
+        'Value of the X-Gatehouse-Gateway header every forward-auth call must carry; others get 401. Required when gateway.host is not a loopback address.',
+      ).optional(),
+      cacheTtl: duration.prefault('5s').meta({
+        description:
+          'The longest a caching gateway may keep reusing a yes: a session that ended is refused within this time. Answers carry Cache-Control max-age of this less one second (caches count whole seconds), never past the token\'s refresh time, never for DPoP proofs. Below "2s": never reuse.',
+      }),
+    })
+    .prefault({})
+    .meta({ description: 'The decision point for an API gateway in front of the APIs (forward auth).' }),
   oidc: z
     .strictObject({
       issuer: httpUrl.meta({

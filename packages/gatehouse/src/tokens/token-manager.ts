@@ -266,8 +266,12 @@ export class TokenManager {
    * short-lived tokens are not refreshed on every request.
    */
   #isFresh(tokens: TokenSet): boolean {
-    if (tokens.expiresAt === undefined) return true;
-    const skew = Math.min(this.#skewMs, (tokens.expiresAt - tokens.obtainedAt) / 2);
-    return Date.now() < tokens.expiresAt - skew;
+    return Date.now() < this.freshUntil(tokens);
+  }
+
+  /** When a token stops being used as it is (epoch ms): from then on it is renewed first. */
+  freshUntil(tokens: TokenSet): number {
+    if (tokens.expiresAt === undefined) return Infinity;
+    return tokens.expiresAt - Math.min(this.#skewMs, (tokens.expiresAt - tokens.obtainedAt) / 2);
   }
 }

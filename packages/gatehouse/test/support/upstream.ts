@@ -2,7 +2,7 @@
  * A real upstream HTTP server that records what reached it and answers through a handler the test
  * chooses (default: echo what it received as JSON).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ReceivedRequest {
@@ -18,6 +18,8 @@ export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse, body: 
 export interface TestUpstream {
   url: string;
   received: ReceivedRequest[];
+  /** The HTTP server, for tests that add to it (e.g. WebSocket upgrades). */
+  server: Server;
   /** Replaces the handler for the following requests. */
   handle(handler: UpstreamHandler): void;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ export async function startUpstream(): Promise<TestUpstream> {
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    server,
     handle: (next) => {
       handler = next;
     },
