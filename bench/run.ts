@@ -17,6 +17,7 @@ import { check, machineInfo, newResults, writeResults, type Results } from './li
 import { allocateSlots, idpClients, type Lab } from './lib/targets.js';
 import { startUpstream } from './lib/upstream.js';
 import { expiry } from './scenarios/expiry.js';
+import { gateway1kChecks, gatewayChecks } from './scenarios/gateway.js';
 import { loginRate } from './scenarios/login.js';
 import { profile } from './scenarios/profile.js';
 import { sessions } from './scenarios/sessions.js';
@@ -24,7 +25,12 @@ import { soak } from './scenarios/soak.js';
 import { DEFINITIONS, get1kChecks, throughput, tokens1kChecks } from './scenarios/throughput.js';
 
 const SCENARIO_RUNNERS: Record<Scenario, (lab: Lab, results: Results) => Promise<void>> = {
-  get1k: async (lab, results) => get1kChecks(results, await throughput(lab, results, DEFINITIONS.get1k)),
+  get1k: async (lab, results) => {
+    const rows = await throughput(lab, results, DEFINITIONS.get1k);
+    get1kChecks(results, rows);
+    gatewayChecks(results, rows);
+  },
+  gateway1k: async (lab, results) => gateway1kChecks(results, await throughput(lab, results, DEFINITIONS.gateway1k)),
   tokens1k: async (lab, results) => tokens1kChecks(results, await throughput(lab, results, DEFINITIONS.tokens1k)),
   stream64k: async (lab, results) => void (await throughput(lab, results, DEFINITIONS.stream64k)),
   upload1m: async (lab, results) => void (await throughput(lab, results, DEFINITIONS.upload1m)),

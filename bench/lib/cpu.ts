@@ -24,6 +24,8 @@ export interface CpuSnapshot {
   total: number;
   idle: number;
   steal: number;
+  /** A target of several programs (gw-nginx: nginx, Gatehouse): each one's share of `target`. */
+  parts?: Record<string, number>;
 }
 
 function parseStat(text: string): Proc & { cticks: number } {
@@ -88,6 +90,8 @@ export interface CpuUse {
   /** Machine-wide idle and steal, % of one core. */
   idle: number;
   steal: number;
+  /** A target of several programs (gw-nginx: nginx, Gatehouse): each one's share of `target`. */
+  parts?: Record<string, number>;
 }
 
 export function cpuUse(
@@ -95,17 +99,6 @@ export function cpuUse(
   after: CpuSnapshot,
   groups: { target: number[]; upstream: number[] },
 ): CpuUse {
-  const seconds = (after.at - before.at) / 1000;
-  const pct = (ticks: number) => Math.round((ticks / HZ / seconds) * 1000) / 10;
-  const used = (pids: Set<number>) => {
-    let ticks = 0;
-    for (const pid of pids) {
-      const a = after.procs.get(pid);
-      const b = before.procs.get(pid);
-      if (a && b && a.comm === b.comm) ticks += a.ticks - b.ticks;
-    }
-    return ticks;
-  };
   const target = tree(after, groups.target);
   const upstream = tree(after, groups.upstream);
   const runner = tree(after, [process.pid, process.ppid]);
@@ -115,12 +108,32 @@ export function cpuUse(
   }
   const machine = (field: 'idle' | 'steal') => after[field] - before[field];
   return {
-    target: pct(used(target)),
-    upstream: pct(used(upstream)),
-    others: pct(used(others)),
-    idle: pct(machine('idle')),
-    steal: pct(machine('steal')),
+    target: pct(before, after, used(before, after, target)),
+    upstream: pct(before, after, used(before, after, upstream)),
+    others: pct(before, after, used(before, after, others)),
+    idle: pct(before, after, machine('idle')),
+    steal: pct(before, after, machine('steal')),
   };
+}
+
+/** % of one core used by these processes and their descendants. */
+export function cpuOf(before: CpuSnapshot, after: CpuSnapshot, roots: number[]): number {
+  return pct(before, after, used(before, after, tree(after, roots)));
+}
+
+function pct(before: CpuSnapshot, after: CpuSnapshot, ticks: number): number {
+  const seconds = (after.at - before.at) / 1000;
+  return Math.round((ticks / HZ / seconds) * 1000) / 10;
+}
+
+function used(before: CpuSnapshot, after: CpuSnapshot, pids: Set<number>): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const a = after.procs.get(pid);
+    const b = before.procs.get(pid);
+    if (a && b && a.comm === b.comm) ticks += a.ticks - b.ticks;
+  }
+  return ticks;
 }
 
 /** Resident set size of a process, in bytes (VmRSS). */

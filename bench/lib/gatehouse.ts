@@ -36,6 +36,12 @@ export interface GatehouseSetup {
   route?: Record<string, unknown>;
   /** Run under `node --cpu-prof`, writing the profile here when it exits. */
   cpuProfDir?: string;
+  /** The origin browsers use, when it is not Gatehouse's own (a gateway in front: lib/gateway.ts). */
+  publicUrl?: string;
+  /** Gateway mode: the gateway listener on 127.0.0.1 (docs/gateway.md). */
+  gateway?: { port: number; secret: string; cacheTtl: string };
+  /** More `node` arguments (e.g. `--import` of a preload) and environment for the process. */
+  node?: { args: string[]; env: NodeJS.ProcessEnv };
 }
 
 export interface RunningGatehouse {
@@ -57,9 +63,10 @@ export function supportsWorkers(): boolean {
 
 export function gatehouseConfig(setup: GatehouseSetup, secrets: string[]): object {
   return {
-    publicUrl: `http://127.0.0.1:${setup.port}`,
+    publicUrl: setup.publicUrl ?? `http://127.0.0.1:${setup.port}`,
     server: { host: '127.0.0.1', port: setup.port },
     admin: { host: '127.0.0.1', port: setup.adminPort },
+    ...(setup.gateway ? { gateway: { enabled: true, host: '127.0.0.1', ...setup.gateway } } : {}),
     log: { level: 'warn' },
     oidc: {
       issuer: setup.issuer,
@@ -90,14 +97,12 @@ export async function startGatehouse(dir: string, setup: GatehouseSetup): Promis
   writeFileSync(file, JSON.stringify(gatehouseConfig(setup, secrets), null, 2));
   const node = setup.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', setup.cpuProfDir] : [];
   const workers = setup.workers && setup.workers > 1 ? ['--workers', String(setup.workers)] : [];
-  const child = startChild(`gatehouse ${setup.name}`, process.execPath, [
-    ...node,
-    GATEHOUSE_BIN,
-    'start',
-    '--config',
-    file,
-    ...workers,
-  ]);
+  const child = startChild(
+    `gatehouse ${setup.name}`,
+    process.execPath,
+    [...node, ...(setup.node?.args ?? []), GATEHOUSE_BIN, 'start', '--config', file, ...workers],
+    { env: setup.node?.env },
+  );
   const origin = `http://127.0.0.1:${setup.port}`;
   const adminUrl = `http://127.0.0.1:${setup.adminPort}`;
   // Ready: the store answers and the provider's metadata is loaded; then the public port too.

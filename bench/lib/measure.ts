@@ -2,13 +2,15 @@
  * One measurement of one target: a warm-up (same load, not counted: JIT, connection pools and
  * caches settle), then the measured run, with the CPU use of everyone involved.
  */
-import { cpuSnapshot, cpuUse, type CpuUse } from './cpu.js';
+import { cpuOf, cpuSnapshot, cpuUse, type CpuUse } from './cpu.js';
 import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import type { Lab, RunningTarget } from './targets.js';
 
 export interface Measurement extends LoadResult {
   target: string;
   cpu: CpuUse;
+  /** gw-nginx: forward-auth calls that reached Gatehouse during the run (the rest came from nginx's cache). */
+  authCalls?: number;
 }
 
 export interface RequestShape {
@@ -35,10 +37,16 @@ export async function measure(
   };
   const warmup = options.warmup ?? lab.options.warmup;
   if (warmup > 0) await runLoad(lab.loadTool, { ...spec, seconds: warmup }, lab.dir);
+  const calls = await target.authCalls?.();
   const before = cpuSnapshot();
   const result = await runLoad(lab.loadTool, spec, lab.dir);
-  const cpu = cpuUse(before, cpuSnapshot(), { target: target.pids, upstream: [lab.upstream.child.pid] });
-  return { ...result, target: target.name, cpu };
+  const after = cpuSnapshot();
+  const cpu = cpuUse(before, after, { target: target.pids, upstream: [lab.upstream.child.pid] });
+  if (target.cpuParts) {
+    cpu.parts = Object.fromEntries(Object.entries(target.cpuParts).map(([k, pids]) => [k, cpuOf(before, after, pids)]));
+  }
+  const authCalls = calls === undefined ? undefined : (await target.authCalls!()) - calls;
+  return { ...result, target: target.name, cpu, ...(authCalls === undefined ? {} : { authCalls }) };
 }
 
 /** Why a run's numbers cannot be taken at face value, or '' when they can. */

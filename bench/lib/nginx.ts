@@ -5,11 +5,19 @@
  * workers would only make them fight over it.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { documentedConfig } from '../../packages/gatehouse/test/support/gateways.js';
 import { startChild, type Child } from './processes.js';
 
 export const NGINX = '/usr/sbin/nginx';
+
+/**
+ * Where the upstream serves gw-nginx's API calls: the same documents, but only to requests that
+ * came the gateway's way (a Bearer JWT, no Cookie, no X-CSRF); anything else gets a 4xx, which the
+ * load generator counts as a failure. So every measured request proves the gateway did its job.
+ */
+export const VIA_GATEWAY = '/via-gateway';
 
 export function nginxAvailable(): boolean {
   return existsSync(NGINX);
@@ -74,6 +82,13 @@ export function upstreamConfig(dir: string, port: number, www: string): string {
       access_log ${dir}/logs/uploads.log received;
       return 200 '{"ok":true}';
     }
+    # gw-nginx's calls (VIA_GATEWAY above): a JWT as Bearer token, none of the browser's credentials
+    location ${VIA_GATEWAY}/ {
+      alias ${www}/;
+      if ($http_authorization !~ "^Bearer [\\w-]+\\.[\\w-]+\\.[\\w-]+$") { return 401 '{"error":"no token"}'; }
+      if ($http_cookie != "") { return 400 '{"error":"the cookie reached the API"}'; }
+      if ($http_x_csrf != "") { return 400 '{"error":"X-CSRF reached the API"}'; }
+    }
   }
 }
 `;
@@ -105,6 +120,44 @@ export function proxyConfig(dir: string, port: number, upstreamPort: number): st
   }
 }
 `;
+}
+
+/** Where gw-nginx's nginx sends what, as host:port; and the secret its forward-auth calls carry. */
+export interface GatewayAddresses {
+  gatehouse: string;
+  gatehouseGateway: string;
+  api: string;
+  secret: string;
+}
+
+/**
+ * gw-nginx (lib/gateway.ts): docs/gateway.md's nginx configuration, read from the docs as
+ * gateway.test.ts reads it, so the bench measures what users are told to run. Replaced: the
+ * addresses, the secret, the listen line (the other proxies' backlog), the cache path, and the
+ * API's path (the docs' API serves /v1/orders, the bench's VIA_GATEWAY/orders). The auth_request
+ * and cache directives stay exactly as documented.
+ */
+export function gatewayConfig(dir: string, port: number, to: GatewayAddresses): string {
+  // nginx's workers drop to nobody when started as root: they must reach the cache and temp dirs
+  // (nginx creates those itself, owned by the workers' user).
+  chmodSync(dir, 0o755);
+  const site = [
+    ['127.0.0.1:8080', to.gatehouse],
+    ['127.0.0.1:9091', to.gatehouseGateway],
+    ['orders.internal:8080', to.api],
+    ['change-me-to-the-gateway-secret-of-32+chars', to.secret],
+    ['/var/cache/nginx/gatehouse', join(dir, 'cache')],
+    ['listen 80;', `listen 127.0.0.1:${port} backlog=4096;`],
+    [' /v1/orders$1 break;', ` ${VIA_GATEWAY}/orders$1 break;`],
+  ].reduce((text, [from, value]) => substitute(text, from!, value!), documentedConfig('nginx-gateway'));
+  return `${common(dir)}${site}}
+`;
+}
+
+/** Every occurrence of `from`, which must be there: if the docs change, the bench must not quietly measure something else. */
+function substitute(text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`docs/gateway.md's nginx configuration no longer contains "${from}"`);
+  return text.replaceAll(from, to);
 }
 
 export function startNginx(name: string, dir: string, config: string): Child {

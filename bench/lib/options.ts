@@ -4,6 +4,7 @@ import { TARGET_NAMES, type TargetName } from './targets.js';
 
 export const SCENARIOS = [
   'get1k',
+  'gateway1k',
   'tokens1k',
   'stream64k',
   'upload1m',
@@ -24,7 +25,7 @@ export interface Options {
   /** Seconds of load, not counted, before a target's first measurement. */
   warmup: number;
   connections: number;
-  /** Throughput scenarios: measured slices per target, each between two node-proxy slices. */
+  /** Throughput scenarios: measured slices per target, each between two slices of the baseline (node-proxy, gh-memory, nginx). */
   repeat: number;
   only: TargetName[] | undefined;
   scenarios: Scenario[];
@@ -44,12 +45,13 @@ export interface Options {
 export const USAGE = `Usage: npm run bench -- [options]
 
   --quick                  short runs (2 s, 2 throughput slices, 1 s warm-up, 10,000 sessions, 50 expiring sessions, 10 s soak): a smoke test
-  --duration <s>           seconds per measurement outside get1k, tokens1k, stream64k and upload1m (default 5)
-  --slice <s>              seconds per measured slice in get1k, tokens1k, stream64k, upload1m and login's paired slices (default 1)
+  --duration <s>           seconds per measurement outside get1k, gateway1k, tokens1k, stream64k and upload1m (default 5)
+  --slice <s>              seconds per measured slice in get1k, gateway1k, tokens1k, stream64k, upload1m and login's paired slices (default 1)
   --warmup <s>             seconds of load, not counted, before a target's first measurement (default 10)
   --connections <n>        keep-alive connections of the load generator (default 32)
   --repeat <n>             slices per target in get1k, stream64k and upload1m, each between two node-proxy slices,
-                           and in tokens1k and of gh-fapi2 in login, each between two gh-memory slices (default 16; 2 with --quick)
+                           in tokens1k and of gh-fapi2 in login, each between two gh-memory slices, and in gateway1k,
+                           each between two nginx slices (default 16; 2 with --quick)
   --only <target,...>      ${TARGET_NAMES.join(', ')}
   --scenario <name,...>    ${SCENARIOS.join(', ')}
                            (default: all but soak and profile)

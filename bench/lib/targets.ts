@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { DemoClient } from '../../examples/demo/src/idp.js';
 import { derivedEvidence, derivedMismatch, derivedRoute, describeDerived, type DerivedKind } from './derived.js';
 import { startGatehouse, type SessionMode } from './gatehouse.js';
+import { startGatewayTarget } from './gateway.js';
 import type { BenchIdp } from './idp.js';
 import type { LoadTool } from './load.js';
 import { signIn, type SignInTarget } from './login.js';
@@ -46,6 +47,7 @@ export const TARGET_NAMES = [
   'gh-fapi2',
   'gh-exchange',
   'gh-resource',
+  'gw-nginx',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
@@ -66,6 +68,8 @@ export const TARGET_INFO: Record<TargetName, string> = {
     'Gatehouse, memory store, every route with a token exchanged for its API (RFC 8693), cached in the session',
   'gh-resource':
     'Gatehouse, memory store, every route with a resource token for its API (RFC 8707), cached in the session',
+  'gw-nginx':
+    "Gatehouse's gateway mode: nginx with docs/gateway.md's configuration proxies the API calls, asking Gatehouse (memory store) first and caching its yes",
 };
 
 /** Everything a scenario needs, shared by the whole run. */
@@ -133,6 +137,10 @@ export interface RunningTarget {
   headers: Record<string, string>;
   /** Root processes (their descendants count too), for CPU and memory accounting. */
   pids: number[];
+  /** Targets of more than one program: each one's root processes, to tell their CPU apart. */
+  cpuParts?: Record<string, number[]>;
+  /** gw-nginx: forward-auth calls Gatehouse has received so far (those nginx's cache let through). */
+  authCalls?(): Promise<number>;
   signIn?: SignInTarget;
   gatehouse?: { adminUrl: string; keyPrefix: string; sessionCookie: string; secrets: string[] };
   /**
@@ -173,7 +181,12 @@ export async function startTarget(
     return { name, origin: lab.upstream.url, apiPrefix: '', headers: {}, pids: [], stop: async () => {} };
   }
   let target: RunningTarget;
-  if (name === 'nginx') {
+  if (name === 'gw-nginx') {
+    target = await startGatewayTarget(lab, name, slot, {
+      ...extra,
+      keyPrefix: extra.keyPrefix ?? keyPrefix(lab, name),
+    });
+  } else if (name === 'nginx') {
     const dir = tempDir('nginx-proxy');
     const child = startNginx('nginx proxy', dir, proxyConfig(dir, slot.port, Number(new URL(lab.upstream.url).port)));
     await waitForHttp(`${origin}/api${ORDER_PATH}`, { status: 200, child });

@@ -4,12 +4,14 @@
  *   GET  /orders/1  a 1 KiB JSON document
  *   GET  /big       a 64 KiB JSON document
  *   POST /upload    reads the whole body (up to 2 MiB), answers {"ok":true}
+ * and the GETs again under VIA_GATEWAY, for gw-nginx: only with a Bearer JWT and no browser
+ * credentials (lib/nginx.ts).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitForHttp } from './net.js';
-import { nginxAvailable, nginxVersion, startNginx, upstreamConfig } from './nginx.js';
+import { nginxAvailable, nginxVersion, startNginx, upstreamConfig, VIA_GATEWAY } from './nginx.js';
 import { startChild, type Child } from './processes.js';
 
 export const ORDER_PATH = '/orders/1';
@@ -76,7 +78,7 @@ export async function startUpstream(dir: string, prefer: 'nginx' | 'node'): Prom
 
   const script = fileURLToPath(new URL('../peers/node-upstream.js', import.meta.url));
   const child = startChild('upstream node', process.execPath, [script], {
-    env: { PORT: String(port), WWW: www },
+    env: { PORT: String(port), WWW: www, VIA_GATEWAY },
   });
   await waitForHttp(`${url}${ORDER_PATH}`, { status: 200, child });
   return {

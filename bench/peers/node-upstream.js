@@ -2,6 +2,8 @@
  * The fallback upstream when nginx is not installed: the same three endpoints as the nginx one
  * (see ../lib/upstream.ts), from memory. Plain JavaScript, run by plain node.
  * GET /__uploads reports (and resets) the uploads received, for the upload scenario's check.
+ * Under VIA_GATEWAY, the same documents for gw-nginx's calls, which must carry a Bearer JWT and
+ * none of the browser's credentials, as the nginx upstream checks them (../lib/nginx.ts).
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -11,9 +13,19 @@ const www = process.env.WWW;
 const order = readFileSync(join(www, 'orders', '1'));
 const big = readFileSync(join(www, 'big'));
 const json = { 'content-type': 'application/json' };
+const viaGateway = `${process.env.VIA_GATEWAY}/`;
 let uploads = { count: 0, minBytes: Infinity };
 
 const server = createServer((req, res) => {
+  if (req.url.startsWith(viaGateway)) {
+    if (!/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/.test(req.headers.authorization ?? '')) {
+      return res.writeHead(401, json).end('{"error":"no token"}');
+    }
+    if (req.headers.cookie || req.headers['x-csrf']) {
+      return res.writeHead(400, json).end('{"error":"browser credentials reached the API"}');
+    }
+    req.url = req.url.slice(viaGateway.length - 1);
+  }
   if (req.method === 'GET' && req.url === '/orders/1') return res.writeHead(200, json).end(order);
   if (req.method === 'GET' && req.url === '/big') return res.writeHead(200, json).end(big);
   if (req.method === 'GET' && req.url === '/__uploads') {

@@ -2,7 +2,8 @@
  * get1k, stream64k, upload1m: every target under the same load (same upstream, same connections,
  * same duration, one after the other in one run), and each target's throughput as a ratio of the
  * bare Node proxy's measured in that same run. tokens1k: the get1k load on the targets that send
- * other tokens than the session's Bearer token, each as a ratio of gh-memory's.
+ * other tokens than the session's Bearer token, each as a ratio of gh-memory's. gateway1k: gateway
+ * mode (gw-nginx) as a ratio of the plain nginx proxy's.
  */
 import { check, fmt, median, table, type Results } from '../lib/report.js';
 import { measure, problems, type Measurement, type RequestShape } from '../lib/measure.js';
@@ -19,7 +20,7 @@ import {
 import { BIG_PATH, ORDER_PATH, UPLOAD_BYTES, UPLOAD_PATH } from '../lib/upstream.js';
 
 interface Definition {
-  name: 'get1k' | 'stream64k' | 'upload1m' | 'tokens1k';
+  name: 'get1k' | 'gateway1k' | 'stream64k' | 'upload1m' | 'tokens1k';
   title: string;
   shape: RequestShape;
   targets: readonly TargetName[];
@@ -40,6 +41,13 @@ export const DEFINITIONS: Record<Definition['name'], Definition> = {
     title: 'GET 1 KiB JSON',
     shape: { path: ORDER_PATH },
     targets: TARGET_NAMES.filter((name) => !OTHER_TOKENS.includes(name)),
+  },
+  gateway1k: {
+    name: 'gateway1k',
+    title: 'GET 1 KiB JSON through the gateway (gw-nginx) against nginx with no auth, slice by slice',
+    shape: { path: ORDER_PATH },
+    targets: ['nginx', 'gw-nginx'],
+    baseline: 'nginx',
   },
   tokens1k: {
     name: 'tokens1k',
@@ -70,6 +78,8 @@ export interface Row extends Measurement {
   ratios?: number[];
   /** Upload runs: what the upstream received. */
   uploads?: { count: number; minBytes: number };
+  /** gw-nginx, over all its measured slices: forward-auth calls that reached Gatehouse, and requests served. */
+  auth?: { calls: number; requests: number; perSlice: number[] };
 }
 
 /** The targets this run can and should measure, with the reason for each one left out. */
@@ -81,7 +91,7 @@ export function runnable(lab: Lab, names: readonly TargetName[], results: Result
         ? `Redis at ${lab.redisUrl} is not reachable`
         : name === 'gh-redis-w2' && !lab.workers
           ? 'this build of gatehouse has no --workers'
-          : name === 'nginx' && !nginxAvailable()
+          : (name === 'nginx' || name === 'gw-nginx') && !nginxAvailable()
             ? `nginx is not installed (${NGINX})`
             : undefined;
     if (why) results.notes.push(`${scenario}: ${name} skipped: ${why}`);
@@ -169,6 +179,15 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
     const list = ratios.get(row.target as TargetName)!;
     row.ratio = row.target === baseline ? 1 : list.length > 0 ? median(list, (r) => r) : undefined;
     row.ratios = list;
+    const slices = runs.get(row.target as TargetName)!;
+    if (row.authCalls !== undefined) {
+      const sum = (f: (m: Row) => number) => slices.reduce((total, m) => total + f(m), 0);
+      row.auth = {
+        calls: sum((m) => m.authCalls!),
+        requests: sum((m) => m.requests),
+        perSlice: slices.map((m) => m.authCalls!),
+      };
+    }
   }
 
   table(
@@ -192,7 +211,7 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
       fmt.ms(r.p50Ms),
       fmt.ms(r.p99Ms),
       fmt.ratio(r.ratio),
-      fmt.pct(r.cpu.target),
+      targetCpu(r),
       fmt.pct(r.cpu.upstream),
       fmt.pct(r.loadgenCpu),
       fmt.pct(r.cpu.others),
@@ -210,6 +229,12 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
     if (trouble) check(results, definition.name, `${row.target} served every request`, 'no failures', trouble, false);
   }
   return rows;
+}
+
+/** The target's CPU, and for a target of several programs each one's: where its time goes. */
+function targetCpu(m: Measurement): string {
+  const parts = Object.entries(m.cpu.parts ?? {}).map(([name, pct]) => `${name} ${fmt.pct(pct)}`);
+  return parts.length ? `${fmt.pct(m.cpu.target)} (${parts.join(', ')})` : fmt.pct(m.cpu.target);
 }
 
 /** Other processes took a real share of the machine during this run: its numbers are suspect. */
