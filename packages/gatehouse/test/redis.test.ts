@@ -16,7 +16,14 @@ import { sessionKey } from '../src/session/store-sessions.js';
 import { TrackingCache } from '../src/session/tracking-cache.js';
 import type { SessionData } from '../src/session/session.js';
 import { TestBrowser } from './support/browser.js';
-import { REDIS_URL, dumpRedis, redisUnavailable, startPrivateRedis, testPrefix } from './support/redis.js';
+import {
+  REDIS_URL,
+  dumpRedis,
+  monitorRedis,
+  redisUnavailable,
+  startPrivateRedis,
+  testPrefix,
+} from './support/redis.js';
 import { leakedTokens, signIn, startStack, type Stack } from './support/stack.js';
 
 const skip = await redisUnavailable();
@@ -133,21 +140,17 @@ describe('redis store: many instances acting as one', { skip }, () => {
 describe('redis store: the in-process session cache', { skip }, () => {
   const prefix = testPrefix();
   let stack: Stack;
-  let observer: Redis;
-  let monitor: Redis;
+  let monitor: { stop(): void };
   /** Every command Redis receives, as [client address, command, first key]. */
   const commands: [string, string, string][] = [];
   before(async () => {
     stack = await startStack({ gatehouse: inRedis(REDIS_URL, prefix) });
-    observer = new Redis(REDIS_URL);
-    monitor = await observer.monitor();
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (String(args[1]).startsWith(prefix)) commands.push([source, String(args[0]).toLowerCase(), String(args[1])]);
+    monitor = await monitorRedis(REDIS_URL, ({ source, args }) => {
+      if (String(args[1]).startsWith(prefix)) commands.push([source, args[0]!, args[1]!]);
     });
   });
   after(async () => {
-    monitor.disconnect();
-    observer.disconnect();
+    monitor.stop();
     await stack.close();
   });
 

@@ -6,7 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -132,4 +134,46 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     thaw: () => child?.kill('SIGCONT'),
     close: () => stopRedis(child),
   };
+}
+
+/** One command Redis received, as MONITOR reports it. */
+export interface MonitoredCommand {
+  /** The sending client's address. */
+  source: string;
+  /** Command name (lower case) and arguments. */
+  args: string[];
+}
+
+/**
+ * Watches every command Redis receives (MONITOR) on a socket of its own. Not ioredis's monitor():
+ * when MONITOR lines arrive in the same packet as its +OK, ioredis loses track of its replies
+ * ("Command queue state error") and the watcher dies.
+ */
+export async function monitorRedis(
+  url: string,
+  onCommand: (command: MonitoredCommand) => void,
+): Promise<{ stop(): void }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port || 6379), hostname);
+  await once(socket, 'connect');
+  let buffered = '';
+  const started = new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('latin1');
+      let end: number;
+      while ((end = buffered.indexOf('\r\n')) !== -1) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (line === '+OK') resolve();
+        // +1796597598.854776 [0 127.0.0.1:37656] "hmget" "key" "d"
+        const match = /^\+[\d.]+ \[\d+ ([^\]]+)\] (.*)$/.exec(line);
+        if (!match) continue;
+        const args = [...match[2]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1'));
+        onCommand({ source: match[1]!, args: [args[0]!.toLowerCase(), ...args.slice(1)] });
+      }
+    });
+  });
+  socket.write('MONITOR\r\n');
+  await started;
+  return { stop: () => socket.destroy() };
 }
