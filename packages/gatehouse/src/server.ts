@@ -11,6 +11,7 @@ import type { GatehouseConfigInput } from './config/schema.js';
 import { GatehouseError, toGatehouseError } from './errors.js';
 import { answerClientError, answerError } from './http-errors.js';
 import { authRoutes } from './oidc/auth-routes.js';
+import { fastifyRouter } from './node/fastify-router.js';
 import { backchannelRoute } from './oidc/backchannel-route.js';
 import { OidcClient } from './oidc/client.js';
 import { ClientIdentity } from './oidc/client-identity.js';
@@ -151,11 +152,9 @@ export async function createGatehouse(
   });
   app.setErrorHandler(onError);
   securityHooks(app, services);
-  await app.register(async (scope) => authRoutes(scope, services), {
-    prefix: config.basePath,
-  });
+  await app.register(async (scope) => authRoutes(fastifyRouter(scope), services));
   if (config.oidc.backchannelLogout) {
-    await app.register(async (scope) => backchannelRoute(scope, services), { prefix: config.basePath });
+    await app.register(async (scope) => backchannelRoute(fastifyRouter(scope), services));
   }
   const upstreams = new Map(
     Object.entries(config.upstreams).map(([name, upstream]) => [

@@ -3,7 +3,7 @@
  * not the sum of them. Optional parts may fail and are reported one by one; a required part that
  * fails cancels the others and fails the request.
  */
-import type { FastifyBaseLogger } from 'fastify';
+import type { Log } from '../http/exchange.js';
 import { toGatehouseError } from '../errors.js';
 import type { PartError } from './types.js';
 
@@ -13,7 +13,7 @@ export async function gather(
   parts: Parts,
   optional: readonly PropertyKey[],
   signal: AbortSignal,
-  log: FastifyBaseLogger,
+  log: Log,
 ): Promise<{ results: Record<string, unknown>; errors: Record<string, PartError> }> {
   const cancel = new AbortController();
   const partSignal = AbortSignal.any([signal, cancel.signal]);

@@ -1,5 +1,5 @@
 /**
- * The /auth endpoints (Fastify glue around OidcClient and SessionManager):
+ * The /auth endpoints (HTTP glue around OidcClient and SessionManager), for every runtime:
  *   GET  /login?returnTo=   start the code flow
  *   GET  /callback          finish it, rotate the session id, redirect to returnTo
  *   POST /callback          the same, for the form_post response modes
@@ -10,8 +10,9 @@
  * Back-channel logout lives in backchannel-route.ts.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors.js';
+import { noStore, rawQuery, type HttpReply, type HttpRequest } from '../http/exchange.js';
+import { routeOnly, type Router } from '../http/router.js';
 import { navigationProblem } from '../security/request-checks.js';
 import type { ActiveSession } from '../session/session-manager.js';
 import { userClaims } from '../session/session.js';
@@ -32,15 +33,13 @@ const CALLBACK_PARAMS = [
 /** A form_post body larger than this is not an authorization response. */
 const MAX_FORM_POST_BYTES = 64 * 1024;
 
-export async function authRoutes(app: FastifyInstance, services: Services): Promise<void> {
+export function authRoutes(app: Router, services: Services): void {
   const { config, oidc, sessions, transactions, tokens, checks, limits } = services;
   const basePath = config.basePath;
 
-  const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  const signInLimit = (request: HttpRequest) => limits.check('sign-in', request.ip, config.rateLimit.signIn);
 
-  const signInLimit = (request: FastifyRequest) => limits.check('sign-in', request.ip, config.rateLimit.signIn);
-
-  app.get('/auth/login', { config: { htmlErrors: true } }, async (request, reply) => {
+  const login = async (request: HttpRequest, reply: HttpReply) => {
     await signInLimit(request);
     const problem = navigationProblem(request);
     if (problem) throw problem;
@@ -51,20 +50,14 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
     transactions.save(request, reply, transaction);
     noStore(reply);
     return reply.redirect(url, 302);
-  });
+  };
+  routeOnly(app, ['GET'], `${basePath}/auth/login`, login, { htmlErrors: true });
 
   const formPost = config.oidc.responseMode.startsWith('form_post');
-  if (formPost) {
-    // The provider's auto-submitting page posts the response: keep the body as text, parse it below.
-    app.addContentTypeParser(
-      'application/x-www-form-urlencoded',
-      { parseAs: 'string', bodyLimit: MAX_FORM_POST_BYTES },
-      (_request, body, done) => done(null, body),
-    );
-  }
 
-  const callback = async (request: FastifyRequest, reply: FastifyReply) => {
-    noStore(reply).header('referrer-policy', 'no-referrer');
+  const callback = async (request: HttpRequest, reply: HttpReply) => {
+    noStore(reply);
+    reply.header('referrer-policy', 'no-referrer');
     await signInLimit(request);
     const response = request.method === 'POST' ? { form: formBody(request) } : { query: rawQuery(request) };
     const params = new URLSearchParams('form' in response ? response.form : response.query);
@@ -109,17 +102,21 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
     // 303: after a form_post, the browser must GET the page.
     return reply.redirect(transaction.returnTo, request.method === 'POST' ? 303 : 302);
   };
-  app.get('/auth/callback', { config: { htmlErrors: true } }, callback);
-  if (formPost) app.post('/auth/callback', { config: { htmlErrors: true } }, callback);
+  // The provider's auto-submitting page posts the response: the body as text, parsed above.
+  routeOnly(app, formPost ? ['GET', 'POST'] : ['GET'], `${basePath}/auth/callback`, callback, {
+    htmlErrors: true,
+    ...(formPost && { body: { kind: 'form', limit: MAX_FORM_POST_BYTES } }),
+  });
 
-  app.get('/auth/jwks', async (_request, reply) => {
+  routeOnly(app, ['GET'], `${basePath}/auth/jwks`, async (_request, reply) => {
     const jwks = oidc.identity.jwks();
     if (jwks.keys.length === 0) throw new GatehouseError('not_found');
-    reply.header('cache-control', 'public, max-age=300').type('application/jwk-set+json');
+    reply.header('cache-control', 'public, max-age=300');
+    reply.type('application/jwk-set+json');
     return jwks;
   });
 
-  app.get('/auth/user', async (request, reply) => {
+  routeOnly(app, ['GET'], `${basePath}/auth/user`, async (request, reply) => {
     noStore(reply);
     const slide = new URLSearchParams(rawQuery(request)).get('slide') !== 'false';
     const session = await sessions.require(request, reply, { slide });
@@ -137,15 +134,15 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
     };
   });
 
-  app.post('/auth/logout', async (request, reply) => {
+  const logoutCall = async (request: HttpRequest, reply: HttpReply) => {
     noStore(reply);
     const csrf = checks.apiProblem(request);
     if (csrf) throw csrf;
     const session = await sessions.load(request, reply, { slide: false });
     return { logoutUrl: await endSession(request, reply, session) };
-  });
+  };
 
-  app.get('/auth/logout', async (request, reply) => {
+  const logoutLink = async (request: HttpRequest, reply: HttpReply) => {
     noStore(reply);
     const sid = new URLSearchParams(rawQuery(request)).getAll('sid');
     if (sid.length !== 1)
@@ -159,12 +156,15 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
       });
     }
     return reply.redirect(await endSession(request, reply, session), 302);
-  });
+  };
+  routeOnly(app, ['GET', 'POST'], `${basePath}/auth/logout`, (request, reply) =>
+    request.method === 'POST' ? logoutCall(request, reply) : logoutLink(request, reply),
+  );
 
   /** Ends the session and returns where the browser should go next (the provider's end-session URL). */
   async function endSession(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: HttpRequest,
+    reply: HttpReply,
     session: ActiveSession | undefined,
   ): Promise<string> {
     await sessions.end(request, reply, session);
@@ -185,18 +185,11 @@ export async function authRoutes(app: FastifyInstance, services: Services): Prom
 }
 
 /** A form_post body, as text; anything else is not an authorization response. */
-function formBody(request: FastifyRequest): string {
+function formBody(request: HttpRequest): string {
   if (typeof request.body !== 'string') {
     throw new GatehouseError('invalid_request', { detail: 'callback POST without a form body' });
   }
   return request.body;
-}
-
-/** The raw query string (without "?"), exactly as the browser sent it. */
-export function rawQuery(request: FastifyRequest): string {
-  const url = request.raw.url ?? '';
-  const index = url.indexOf('?');
-  return index === -1 ? '' : url.slice(index + 1);
 }
 
 function sameSecret(a: string, b: string): boolean {

@@ -3,21 +3,17 @@
  * (form-encoded, no cookie, so no browser CSRF checks apply); every session of that provider
  * session (sid) or, without a sid, of that user (sub) ends. Invalid tokens get 400 and end nothing.
  */
-import type { FastifyInstance } from 'fastify';
 import { GatehouseError } from '../errors.js';
+import type { HttpReply, HttpRequest } from '../http/exchange.js';
+import { routeOnly, type Router } from '../http/router.js';
 import type { Services } from '../services.js';
 import { endSessions } from '../tokens/end-sessions.js';
 import { LogoutTokenValidator } from './backchannel-logout.js';
 
 const PATH = '/auth/backchannel-logout';
 
-export async function backchannelRoute(app: FastifyInstance, services: Services): Promise<void> {
+export function backchannelRoute(app: Router, services: Services): void {
   const { config, oidc, sessions } = services;
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: 64 * 1024 },
-    (_request, body, done) => done(null, new URLSearchParams(body as string)),
-  );
 
   let validator: LogoutTokenValidator | undefined;
   const validatorFor = async () => {
@@ -34,7 +30,7 @@ export async function backchannelRoute(app: FastifyInstance, services: Services)
     return validator;
   };
 
-  app.post(PATH, async (request, reply) => {
+  const logout = async (request: HttpRequest, reply: HttpReply) => {
     reply.header('cache-control', 'no-store');
     if (!(request.body instanceof URLSearchParams)) {
       throw new GatehouseError('invalid_logout_token', {
@@ -53,15 +49,10 @@ export async function backchannelRoute(app: FastifyInstance, services: Services)
     );
     const ended = await endSessions(services, keys, request.log);
     request.log.info({ sub: logout.sub, ended }, 'back-channel logout');
-    return reply.code(200).send();
-  });
-
-  app.route({
-    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
-    url: PATH,
-    handler: async (_request, reply) => {
-      reply.header('allow', 'POST');
-      throw new GatehouseError('method_not_allowed');
-    },
+    reply.code(200);
+    return reply.send();
+  };
+  routeOnly(app, ['POST'], `${config.basePath}${PATH}`, logout, {
+    body: { kind: 'form-params', limit: 64 * 1024 },
   });
 }

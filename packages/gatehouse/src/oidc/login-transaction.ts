@@ -8,8 +8,7 @@
  * two tabs signing in at once do not clobber each other.
  */
 import { createHash } from 'node:crypto';
-import type { CookieSerializeOptions } from '@fastify/cookie';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CookieOptions, HttpReply, HttpRequest } from '../http/exchange.js';
 import type { JWK } from 'jose';
 import { Aead } from '../session/aead.js';
 
@@ -34,7 +33,7 @@ export class LoginTransactions {
   readonly #aead: Aead;
   readonly #prefix: string;
   readonly #ttlMs: number;
-  readonly #cookieOptions: CookieSerializeOptions;
+  readonly #cookieOptions: CookieOptions;
 
   constructor(options: {
     secrets: readonly string[];
@@ -56,7 +55,7 @@ export class LoginTransactions {
   }
 
   /** Seals the transaction into its own cookie on `reply`. */
-  save(request: FastifyRequest, reply: FastifyReply, tx: LoginTransaction): void {
+  save(request: HttpRequest, reply: HttpReply, tx: LoginTransaction): void {
     const pending = Object.keys(request.cookies).filter((name) => name.startsWith(this.#prefix));
     if (pending.length >= MAX_PENDING) for (const name of pending) this.#clear(reply, name);
     const name = this.#cookieName(tx.state);
@@ -67,7 +66,7 @@ export class LoginTransactions {
    * Finds, opens and clears the transaction this `state` belongs to. Undefined when there is none
    * (unknown state, expired, tampered, or another browser's).
    */
-  take(request: FastifyRequest, reply: FastifyReply, state: string): LoginTransaction | undefined {
+  take(request: HttpRequest, reply: HttpReply, state: string): LoginTransaction | undefined {
     const name = this.#cookieName(state);
     const sealed = request.cookies[name];
     if (sealed === undefined) return undefined;
@@ -93,7 +92,7 @@ export class LoginTransactions {
     return this.#prefix + createHash('sha256').update(state).digest('base64url').slice(0, 16);
   }
 
-  #clear(reply: FastifyReply, name: string): void {
+  #clear(reply: HttpReply, name: string): void {
     reply.setCookie(name, '', {
       ...this.#cookieOptions,
       maxAge: 0,

@@ -7,7 +7,7 @@
  * the credential, renewed when needed exactly once.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyReply } from 'fastify';
+import type { HttpReply } from '../http/exchange.js';
 import { GatehouseError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { ActiveSession } from '../session/session-manager.js';
@@ -34,7 +34,7 @@ export async function admit(
   services: Services,
   proxied: ProxiedRoute,
   candidate: Candidate,
-  reply: FastifyReply | undefined,
+  reply: HttpReply | undefined,
 ): Promise<Admitted> {
   const { sessions, checks, limits, authorizer, tokens } = services;
   const { route } = proxied;

@@ -6,14 +6,14 @@
  * Fetch Metadata), and not carry a form content type when they change state (what a cross-site
  * <form> sends).
  */
-import type { FastifyRequest } from 'fastify';
+import type { HttpRequest } from '../http/exchange.js';
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** What these checks read of a request: a Fastify request, or one a gateway describes. */
-export type RequestHeads = Pick<FastifyRequest, 'method' | 'headers'>;
+/** What these checks read of a request: the browser's own, or one a gateway describes. */
+export type RequestHeads = Pick<HttpRequest, 'method' | 'headers'>;
 /** The content types a browser sends cross-site without a preflight (CORS "simple" requests). */
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
 
@@ -74,7 +74,7 @@ function isFormType(contentType: string | undefined): boolean {
  * Sign-in may only start from a top-level navigation: an <img>, <iframe> or fetch() from any page
  * must not be able to kick off a login. Browsers that send no Fetch Metadata are let through.
  */
-export function navigationProblem(request: FastifyRequest): GatehouseError | undefined {
+export function navigationProblem(request: Pick<HttpRequest, 'headers'>): GatehouseError | undefined {
   const mode = request.headers['sec-fetch-mode'];
   const dest = request.headers['sec-fetch-dest'];
   if ((mode !== undefined && mode !== 'navigate') || (dest !== undefined && dest !== 'document')) {

@@ -13,7 +13,7 @@
  * still carries the pre-refresh cookie is served from the refreshed state instead of refreshing again.
  */
 import { randomBytes } from 'node:crypto';
-import type { FastifyReply } from 'fastify';
+import { answerBegun, type HttpReply } from '../http/exchange.js';
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import { Aead } from './aead.js';
@@ -62,7 +62,7 @@ export class CookieSessions extends SessionManager {
 
   async load(
     request: CookieSource,
-    reply: FastifyReply | undefined,
+    reply: HttpReply | undefined,
     options: { slide?: boolean } = {},
   ): Promise<ActiveSession | undefined> {
     const sealed = this.#open(request);
@@ -88,7 +88,7 @@ export class CookieSessions extends SessionManager {
     return newer && tokensChangedAt(newer) > tokensChangedAt(session.data) ? newer : session.data;
   }
 
-  async create(reply: FastifyReply, fields: NewSession): Promise<ActiveSession> {
+  async create(reply: HttpReply, fields: NewSession): Promise<ActiveSession> {
     const session: ActiveSession = {
       key: randomBytes(16).toString('base64url'),
       data: this.newSessionData(fields),
@@ -129,7 +129,7 @@ export class CookieSessions extends SessionManager {
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 
-  override clearCookie(request: CookieSource, reply: FastifyReply): void {
+  override clearCookie(request: CookieSource, reply: HttpReply): void {
     for (const name of this.#chunkNames(request)) this.expireCookie(reply, name);
   }
 
@@ -163,8 +163,8 @@ export class CookieSessions extends SessionManager {
   }
 
   /** Seals the session into as many cookies as it needs, and clears chunks it no longer uses. */
-  #write(request: CookieSource | undefined, reply: FastifyReply, session: ActiveSession): void {
-    if (reply.sent || reply.raw.headersSent) return;
+  #write(request: CookieSource | undefined, reply: HttpReply, session: ActiveSession): void {
+    if (answerBegun(reply)) return;
     const { key, data } = session;
     const sealed = this.#aead.sealJson({ key, data }, this.cookieName, this.idleExpiresAt(data) - Date.now());
     const chunks = Math.ceil(sealed.length / CHUNK_LENGTH);

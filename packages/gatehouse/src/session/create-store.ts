@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { Log } from '../http/exchange.js';
 import type { GatehouseConfig } from '../config/load.js';
 import { MemoryStore } from './memory-store.js';
 import { RedisStore } from './redis-store.js';
@@ -8,7 +8,7 @@ import type { SessionStore } from './store.js';
 const ERROR_LOG_INTERVAL_MS = 5_000;
 
 /** The configured server-side store ("cookie" mode has none). */
-export function createStore(config: GatehouseConfig, log: FastifyBaseLogger): SessionStore {
+export function createStore(config: GatehouseConfig, log: Log): SessionStore {
   const { store, redis, memory, secrets } = config.session;
   if (store === 'redis' && redis) {
     let lastLogged = 0;

@@ -6,8 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { CookieSerializeOptions } from '@fastify/cookie';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CookieOptions, HttpReply } from '../http/exchange.js';
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { SessionData } from './session.js';
@@ -21,10 +20,10 @@ export interface ActiveSession {
   readonly key: string;
   data: SessionData;
   /** The response this session was loaded for: where cookie mode writes changes. */
-  readonly reply?: FastifyReply;
+  readonly reply?: HttpReply;
 }
 
-/** Where cookies come from: a Fastify request, or a WebSocket upgrade request parsed by hand. */
+/** Where cookies come from: a request, or a WebSocket upgrade request parsed by hand. */
 export interface CookieSource {
   cookies: Record<string, string | undefined>;
 }
@@ -35,9 +34,9 @@ export type NewSession = Omit<SessionData, 'v' | 'createdAt' | 'touchedAt' | 'ex
  * Replies that set or clear a session cookie. @fastify/cookie writes Set-Cookie in an onSend hook,
  * which a proxied answer relayed straight to the socket would skip (proxy/upstream.ts).
  */
-const repliesWithCookies = new WeakSet<FastifyReply>();
+const repliesWithCookies = new WeakSet<HttpReply>();
 
-export function setsCookies(reply: FastifyReply): boolean {
+export function setsCookies(reply: HttpReply): boolean {
   return repliesWithCookies.has(reply);
 }
 
@@ -48,7 +47,7 @@ export abstract class SessionManager {
   /** Activity is written back at most this often, so reads stay reads. */
   readonly touchIntervalMs: number;
   /** __Host- rules: Secure, Path=/, no Domain. Strict keeps the cookie off every cross-site request. */
-  readonly cookieOptions: CookieSerializeOptions;
+  readonly cookieOptions: CookieOptions;
 
   /** Locks held in this process, for stores without a lock of their own (memory, cookie). */
   readonly #localLocks = new Map<string, symbol>();
@@ -72,7 +71,7 @@ export abstract class SessionManager {
    */
   abstract load(
     request: CookieSource,
-    reply: FastifyReply | undefined,
+    reply: HttpReply | undefined,
     options?: { slide?: boolean },
   ): Promise<ActiveSession | undefined>;
   /** The session's current data (another request may have changed it), if still live. */
@@ -80,7 +79,7 @@ export abstract class SessionManager {
   /** The newest data of a loaded session: what another request may have written since it was loaded. */
   abstract latest(session: ActiveSession): Promise<SessionData | undefined>;
   /** Starts a new session under a fresh id and sets the cookie. */
-  abstract create(reply: FastifyReply, fields: NewSession): Promise<ActiveSession>;
+  abstract create(reply: HttpReply, fields: NewSession): Promise<ActiveSession>;
   /** Writes a changed session back if it still exists; false when it has ended meanwhile. */
   abstract update(session: ActiveSession): Promise<boolean>;
   /** Ends a session server-side, without touching cookies. */
@@ -115,7 +114,7 @@ export abstract class SessionManager {
   /** The live session or a 401: `session_expired` when a cookie names no live session (the cookie is cleared, never reissued). */
   async require(
     request: CookieSource,
-    reply: FastifyReply | undefined,
+    reply: HttpReply | undefined,
     options: { slide?: boolean } = {},
   ): Promise<ActiveSession> {
     const session = await this.load(request, reply, options);
@@ -126,22 +125,22 @@ export abstract class SessionManager {
   }
 
   /** Ends the session server-side (when there is one) and clears the cookie. */
-  async end(request: FastifyRequest, reply: FastifyReply, session: ActiveSession | undefined): Promise<void> {
+  async end(request: CookieSource, reply: HttpReply, session: ActiveSession | undefined): Promise<void> {
     if (session) await this.discard(session.key);
     this.clearCookie(request, reply);
   }
 
   /** Clears the session cookie (and, in cookie mode, every chunk of it). */
-  clearCookie(_request: CookieSource, reply: FastifyReply): void {
+  clearCookie(_request: CookieSource, reply: HttpReply): void {
     this.expireCookie(reply, this.cookieName);
   }
 
-  protected expireCookie(reply: FastifyReply, name: string): void {
+  protected expireCookie(reply: HttpReply, name: string): void {
     this.setCookie(reply, name, '', { ...this.cookieOptions, maxAge: 0, expires: new Date(0) });
   }
 
   /** Every session cookie goes out through here, so the proxy knows which replies carry one. */
-  protected setCookie(reply: FastifyReply, name: string, value: string, options: CookieSerializeOptions): void {
+  protected setCookie(reply: HttpReply, name: string, value: string, options: CookieOptions): void {
     repliesWithCookies.add(reply);
     reply.setCookie(name, value, options);
   }

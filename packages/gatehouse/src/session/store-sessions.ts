@@ -4,7 +4,7 @@
  * Strict mode: an id the store does not know is never adopted or reissued.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyReply } from 'fastify';
+import type { HttpReply } from '../http/exchange.js';
 import type { GatehouseConfig } from '../config/load.js';
 import {
   SessionManager,
@@ -48,7 +48,7 @@ export class StoreSessions extends SessionManager {
 
   async load(
     request: CookieSource,
-    reply: FastifyReply | undefined,
+    reply: HttpReply | undefined,
     options: { slide?: boolean } = {},
   ): Promise<ActiveSession | undefined> {
     const key = this.cookieSessionKey(request);
@@ -84,7 +84,7 @@ export class StoreSessions extends SessionManager {
     return this.read(session.key);
   }
 
-  async create(reply: FastifyReply, fields: NewSession): Promise<ActiveSession> {
+  async create(reply: HttpReply, fields: NewSession): Promise<ActiveSession> {
     const id = newSessionId();
     const session: ActiveSession = { key: sessionKey(id), data: this.newSessionData(fields), reply };
     await guardStore(this.store.set(session.key, session.data, this.idleExpiresAt(session.data) - Date.now()));

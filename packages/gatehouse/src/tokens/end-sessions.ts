@@ -2,14 +2,10 @@
  * Ending sessions from outside the browser (back-channel logout, session admin): each one is removed
  * from the store and its tokens are revoked at the provider, best effort.
  */
-import type { FastifyBaseLogger } from 'fastify';
+import type { Log } from '../http/exchange.js';
 import type { Services } from '../services.js';
 
-export async function endSessions(
-  services: Services,
-  keys: readonly string[],
-  log: FastifyBaseLogger,
-): Promise<number> {
+export async function endSessions(services: Services, keys: readonly string[], log: Log): Promise<number> {
   let ended = 0;
   await Promise.all(
     keys.map(async (key) => {
