@@ -12,6 +12,7 @@ import { GatehouseError, toGatehouseError } from './errors.js';
 import { answerClientError, answerError } from './http-errors.js';
 import { authRoutes } from './oidc/auth-routes.js';
 import { fastifyRouter } from './node/fastify-router.js';
+import { undiciTransports } from './node/undici-transport.js';
 import { backchannelRoute } from './oidc/backchannel-route.js';
 import { OidcClient } from './oidc/client.js';
 import { ClientIdentity } from './oidc/client-identity.js';
@@ -156,17 +157,18 @@ export async function createGatehouse(
   if (config.oidc.backchannelLogout) {
     await app.register(async (scope) => backchannelRoute(fastifyRouter(scope), services));
   }
+  const connect = undiciTransports(config);
   const upstreams = new Map(
     Object.entries(config.upstreams).map(([name, upstream]) => [
       name,
-      new NamedUpstream(name, upstream, services.tokens, tracing, config),
+      new NamedUpstream(name, upstream, services.tokens, tracing, connect),
     ]),
   );
   await app.register(async (scope) => extensionEndpoints(scope, services, extensions, upstreams), {
     prefix: config.basePath,
   });
-  const routes = config.routes.map((route) => new ProxiedRoute(route, config));
-  await app.register(async (scope) => proxyRoutes(scope, services, routes));
+  const routes = config.routes.map((route) => new ProxiedRoute(route, config, connect));
+  await app.register(async (scope) => proxyRoutes(fastifyRouter(scope), services, routes));
   websocketProxy(app, services, routes);
   app.addHook('onClose', async () => {
     await Promise.all([...routes.map((r) => r.upstream), ...upstreams.values()].map((u) => u.close()));

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors.js';
-import { ALL_METHODS, methodNotAllowed } from '../proxy/proxy-routes.js';
+import { ALL_METHODS, methodNotAllowed } from '../http/router.js';
 import type { Services } from '../services.js';
 import type { ActiveSession } from '../session/session-manager.js';
 import { gather } from './gather.js';

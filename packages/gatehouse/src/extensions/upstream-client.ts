@@ -3,15 +3,14 @@
  * renewed like on proxied routes, every call with its own deadline, bounded response sizes, and
  * upstream failures turned into GatehouseErrors that leak nothing about the upstream.
  */
-import type { FastifyRequest } from 'fastify';
-import type { Dispatcher } from 'undici';
 import type { GatehouseConfig } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
 import { GatehouseError } from '../errors.js';
 import type { Tracing } from '../ops/tracing.js';
 import { checkedRestPath } from '../proxy/path.js';
-import { Upstream, type ForwardRequest } from '../proxy/upstream.js';
-import { upstreamTls } from '../proxy/upstream-tls.js';
+import type { HttpRequest } from '../http/exchange.js';
+import type { CallAnswer, ForwardRequest, TransportFactory } from '../proxy/transport.js';
+import { Upstream } from '../proxy/upstream.js';
 import type { ActiveSession } from '../session/session-manager.js';
 import type { TokenManager } from '../tokens/token-manager.js';
 import type { UpstreamCallOptions, UpstreamClient, UpstreamResponse } from './types.js';
@@ -32,7 +31,7 @@ export class UpstreamStatusError extends GatehouseError {
 
 /** What one request's clients share. */
 export interface CallScope {
-  request: FastifyRequest;
+  request: HttpRequest;
   session: ActiveSession | undefined;
   signal: AbortSignal;
 }
@@ -47,14 +46,16 @@ export class NamedUpstream {
     private readonly upstreamConfig: UpstreamConfig,
     private readonly tokens: TokenManager,
     private readonly tracing: Tracing | undefined,
-    config: GatehouseConfig,
+    connect: TransportFactory,
   ) {
-    this.#upstream = new Upstream(
-      upstreamConfig.url,
-      upstreamConfig.timeout,
-      0,
-      upstreamTls(config, upstreamConfig, `upstreams.${name}`),
-    );
+    const transport = connect({
+      url: upstreamConfig.url,
+      timeoutMs: upstreamConfig.timeout,
+      maxBodySize: 0,
+      settings: upstreamConfig,
+      path: `upstreams.${name}`,
+    });
+    this.#upstream = new Upstream(upstreamConfig.url, transport);
     this.#target = new URL(upstreamConfig.url).host;
   }
 
@@ -120,20 +121,20 @@ export class NamedUpstream {
   }
 
   async #exchange(
-    request: FastifyRequest,
+    request: HttpRequest,
     forward: ForwardRequest,
     body: string | undefined,
     signal: AbortSignal,
   ): Promise<UpstreamResponse> {
     const end = this.tracing?.upstreamCall(request, forward.headers, this.#target, forward.method);
     try {
-      const response = await this.#upstream.call(forward, body, signal);
+      const response = await this.#upstream.transport.call(forward, body, signal);
       const parsed = {
-        status: response.statusCode,
+        status: response.status,
         headers: response.headers,
         body: await this.#readBody(response, `${forward.method} ${forward.path}`),
       };
-      end?.(response.statusCode);
+      end?.(response.status);
       return parsed;
     } catch (error) {
       end?.(error as Error);
@@ -156,14 +157,14 @@ export class NamedUpstream {
   }
 
   /** The body, read up to maxResponseSize: JSON parsed when the upstream said JSON. */
-  async #readBody(response: Dispatcher.ResponseData, what: string): Promise<unknown> {
+  async #readBody(response: CallAnswer, what: string): Promise<unknown> {
     const limit = this.upstreamConfig.maxResponseSize;
-    const chunks: Buffer[] = [];
+    const chunks: Uint8Array[] = [];
     let size = 0;
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    for await (const chunk of response.body) {
       size += chunk.length;
       if (size > limit) {
-        response.body.destroy();
+        response.discard();
         throw new GatehouseError('upstream_error', {
           detail: `${this.name}: ${what} answered more than ${limit} bytes`,
         });

@@ -15,9 +15,9 @@ export interface EndpointOptions {
   /**
    * The body the endpoint reads: `form` as text (application/x-www-form-urlencoded only, at most
    * `limit` bytes), `form-params` the same parsed into URLSearchParams, `json` parsed (at most
-   * server.bodyLimit). Without it, a body is not read.
+   * server.bodyLimit), `stream` left to stream (the proxy). Without it, a body is not read.
    */
-  body?: { kind: 'form' | 'form-params'; limit: number } | { kind: 'json' };
+  body?: { kind: 'form' | 'form-params'; limit: number } | { kind: 'json' | 'stream' };
 }
 
 export interface Router {

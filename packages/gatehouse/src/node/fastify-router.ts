@@ -1,24 +1,33 @@
 /**
  * The Router of http/router.ts on a Fastify scope: each endpoint becomes a Fastify route, and the
- * bodies endpoints declare get their parsers (registered once per scope, so one plugin's parsers
- * never reach another's routes); JSON is Fastify's own parser.
+ * body kind its endpoints declare gets its parser (one kind per scope, registered once, so one
+ * plugin's parsers never reach another's routes). A body no endpoint declared is not read, as on
+ * the fetch runtimes (and a method a path does not serve gets its 405, not a 415).
  */
 import type { FastifyInstance, HTTPMethods } from 'fastify';
 import type { EndpointOptions, Handler, Router } from '../http/router.js';
 
+type BodyKind = NonNullable<EndpointOptions['body']>['kind'];
+
 export function fastifyRouter(app: FastifyInstance): Router {
-  // A body no endpoint declared is not read (as on the fetch runtimes): no 415 for a method the path does not serve.
-  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-  let formParser: 'form' | 'form-params' | undefined;
+  const skip = (_request: unknown, _payload: unknown, done: (error: null) => void) => done(null);
+  app.addContentTypeParser('*', skip);
+  let declared: BodyKind | undefined;
   const parse = (body: NonNullable<EndpointOptions['body']>) => {
+    if (declared === body.kind) return;
+    if (declared) throw new Error(`one body kind per scope: ${declared} and ${body.kind}`);
+    declared = body.kind;
     if (body.kind === 'json') return; // Fastify's own JSON parser
-    if (formParser === body.kind) return;
-    if (formParser) throw new Error('one form body kind per scope');
-    formParser = body.kind;
-    const kind = body.kind;
+    if (!('limit' in body)) {
+      // Streamed to the upstream as it arrives: no parser may read it.
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser('*', skip);
+      return;
+    }
+    const { kind, limit } = body;
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',
-      { parseAs: 'string', bodyLimit: body.limit },
+      { parseAs: 'string', bodyLimit: limit },
       (_request, text, done) => done(null, kind === 'form' ? text : new URLSearchParams(text as string)),
     );
   };

@@ -16,6 +16,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpRequest } from '../http/exchange.js';
 import type { GatehouseConfig } from '../config/load.js';
 import { routeLabel } from './metrics.js';
 
@@ -25,7 +26,7 @@ interface Propagator {
 }
 
 export class Tracing {
-  readonly #spans = new WeakMap<FastifyRequest, Span>();
+  readonly #spans = new WeakMap<object, Span>();
 
   private constructor(
     private readonly tracer: Tracer,
@@ -93,7 +94,7 @@ export class Tracing {
    * as `traceparent`. Call the returned function with the status (or the error) when it ends.
    */
   upstreamCall(
-    request: FastifyRequest,
+    request: HttpRequest,
     headers: Record<string, string | string[] | undefined>,
     target: string,
     method: string = request.method,

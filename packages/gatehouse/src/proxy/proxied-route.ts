@@ -9,8 +9,8 @@ import type { RateLimiter } from '../security/rate-limit.js';
 import type { ActiveSession } from '../session/session-manager.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { checkedRestPath } from './path.js';
-import { Upstream, type ForwardRequest } from './upstream.js';
-import { upstreamTls } from './upstream-tls.js';
+import type { ForwardRequest, TransportFactory } from './transport.js';
+import { Upstream } from './upstream.js';
 
 export class ProxiedRoute {
   /** basePath + route.path, e.g. "/api/orders". */
@@ -24,14 +24,17 @@ export class ProxiedRoute {
   constructor(
     readonly route: RouteConfig,
     config: GatehouseConfig,
+    connect: TransportFactory,
   ) {
     this.prefix = `${config.basePath}${route.path}`;
-    this.upstream = new Upstream(
-      route.upstream,
-      route.timeout,
-      route.maxBodySize,
-      upstreamTls(config, route, `routes[${config.routes.indexOf(route)}]`),
-    );
+    const transport = connect({
+      url: route.upstream,
+      timeoutMs: route.timeout,
+      maxBodySize: route.maxBodySize,
+      settings: route,
+      path: `routes[${config.routes.indexOf(route)}]`,
+    });
+    this.upstream = new Upstream(route.upstream, transport);
     const publicUrl = new URL(config.publicUrl);
     this.#publicHost = publicUrl.host;
     this.#publicProto = publicUrl.protocol.slice(0, -1);

@@ -4,45 +4,36 @@
  * An upstream 401 gets one token refresh and, when the request has no body to replay, one retry;
  * a DPoP upstream's `use_dpop_nonce` 401 gets one retry with a proof carrying its nonce.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { GatehouseError } from '../errors.js';
+import type { HttpReply, HttpRequest } from '../http/exchange.js';
+import { routeOnly, type Router } from '../http/router.js';
 import type { Services } from '../services.js';
 import { admit } from './admission.js';
 import type { ProxiedRoute } from './proxied-route.js';
-import { hasBody, type Answer, type ForwardRequest } from './upstream.js';
+import { hasBody, type Answer, type ForwardRequest } from './transport.js';
 
 /** Which upstream answers are held back rather than relayed: a 401 to a token that can be renewed. */
 const isUnauthorized = (status: number) => status === 401;
 const never = () => false;
 
-/** Every method a route could be asked for; the ones a route does not allow answer 405. */
-export const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
-
-export async function proxyRoutes(
-  app: FastifyInstance,
-  services: Services,
-  routes: readonly ProxiedRoute[],
-): Promise<void> {
+export function proxyRoutes(app: Router, services: Services, routes: readonly ProxiedRoute[]): void {
   const { tokens, tracing, lifecycle } = services;
   // While shutting down, every response closes its connection (see server.ts).
   const closing = () => lifecycle.closing;
-  // Bodies stream through untouched: no parser runs in this plugin's context.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
   for (const proxied of routes) {
     const { route, upstream } = proxied;
     const target = new URL(route.upstream).host;
     /** One upstream call relayed to the browser unless held back (a 401 to retry), traced when tracing is on. */
     const call = async (
-      request: FastifyRequest,
-      reply: FastifyReply,
+      request: HttpRequest,
+      reply: HttpReply,
       forward: ForwardRequest,
       holdBack: (status: number) => boolean,
     ): Promise<Answer> => {
       const end = tracing?.upstreamCall(request, forward.headers, target);
       try {
-        const answer = await upstream.relay(request, reply, forward, { holdBack, closing });
+        const answer = await upstream.transport.relay(request, reply, forward, { holdBack, closing });
         end?.(answer.status);
         return answer;
       } catch (error) {
@@ -51,9 +42,9 @@ export async function proxyRoutes(
       }
     };
 
-    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const handler = async (request: HttpRequest, reply: HttpReply) => {
       const { session, credential } = await admit(services, proxied, request, reply);
-      const forward = proxied.forward(request.method, request.raw.url!, request.headers, {
+      const forward = proxied.forward(request.method, request.url, request.headers, {
         clientIp: request.ip,
         requestId: request.id,
       });
@@ -84,21 +75,9 @@ export async function proxyRoutes(
       });
     };
 
-    const allowed: HTTPMethods[] = [...route.methods];
-    const refused = ALL_METHODS.filter((m) => !allowed.includes(m));
-    const refuse = methodNotAllowed(route.methods);
-    for (const url of [proxied.prefix, `${proxied.prefix}/*`]) {
-      app.route({ method: allowed, url, handler, exposeHeadRoute: false });
-      if (refused.length > 0) app.route({ method: refused, url, handler: refuse, exposeHeadRoute: false });
+    // Bodies stream through untouched.
+    for (const path of [proxied.prefix, `${proxied.prefix}/*`]) {
+      routeOnly(app, route.methods, path, handler, { body: { kind: 'stream' } });
     }
   }
-}
-
-/** The handler for the methods a path does not serve: 405 with Allow (proxied routes and extension endpoints). */
-export function methodNotAllowed(methods: readonly string[]) {
-  const allow = methods.join(', ');
-  return async (_request: FastifyRequest, reply: FastifyReply) => {
-    reply.header('allow', allow);
-    throw new GatehouseError('method_not_allowed');
-  };
 }

@@ -16,6 +16,7 @@ import { originVerifier } from '../security/hooks.js';
 import type { Services } from '../services.js';
 import type { ActiveSession } from '../session/session-manager.js';
 import { admit } from './admission.js';
+import type { UndiciTransport } from '../node/undici-transport.js';
 import type { ProxiedRoute } from './proxied-route.js';
 
 /** Upstream handshake headers the browser may see. */
@@ -87,7 +88,8 @@ export function websocketProxy(app: FastifyInstance, services: Services, routes:
     const { session, credential } = await admit(services, route, candidate, undefined);
     const forward = route.forward('GET', url, request.headers, { clientIp: ip, requestId: randomUUID() });
     await route.upstream.authorize(forward, credential);
-    const upgraded = await route.upstream.upgrade(forward);
+    // WebSocket upgrades are Node's (server.ts): its routes' transports are undici's.
+    const upgraded = await (route.upstream.transport as UndiciTransport).upgrade(forward);
 
     if (!socket.writable) return void upgraded.socket.destroy();
     const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade'];

@@ -8,15 +8,9 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { PassThrough, type Writable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
+import { browserResponseHeaders } from '../proxy/headers.js';
+import type { RelayOptions } from '../proxy/transport.js';
 import { setsCookies } from '../session/session-manager.js';
-import { browserResponseHeaders } from './headers.js';
-
-export interface RelayOptions {
-  /** True for a status whose answer must not reach the browser (it is drained instead). */
-  holdBack: (status: number) => boolean;
-  /** Asked when the answer starts: true while shutting down, so the browser's connection closes after it. */
-  closing: () => boolean;
-}
 
 /** Why an upstream call was abandoned: the browser closed its connection first. */
 export class ClientGone extends Error {}
