@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError, toGatehouseError, type ErrorCode } from './errors.js';
-import { ERROR_PAGE_CSP, errorPage } from './security/error-page.js';
+import { answerFailure, logFailure } from './http/failure.js';
 
 /** Fastify's own 4xx errors (parsing, limits) in Gatehouse's vocabulary. */
 const FASTIFY_STATUS_CODES: Record<number, ErrorCode> = {
@@ -45,26 +45,15 @@ export function answerError(options: ErrorHandlerOptions) {
       request.log.info({ code: failure.code }, 'client closed the connection before the answer');
       return;
     }
-    if (failure.status >= 500) {
-      request.log.error(
-        { err: failure.cause ?? failure, code: failure.code, detail: failure.detail },
-        'request failed',
-      );
-    } else {
-      request.log.info({ code: failure.code, detail: failure.detail }, 'request refused');
-    }
+    logFailure(request.log, failure);
     if (reply.sent || reply.raw.headersSent) return;
     options.onAnswered?.(request, failure.code);
     if (failure.code === 'session_expired') options.onSessionExpired?.(reply);
-    reply.code(failure.status).header('cache-control', 'no-store');
-    if (failure.headers) reply.headers(failure.headers);
-    if (request.routeOptions.config.htmlErrors && (request.headers.accept ?? '').includes('text/html')) {
-      return reply
-        .header('content-security-policy', ERROR_PAGE_CSP)
-        .type('text/html; charset=utf-8')
-        .send(errorPage(failure, options.loginPath));
-    }
-    return reply.send(failure.toJSON());
+    answerFailure(failure, request, reply, {
+      htmlErrors: request.routeOptions.config.htmlErrors === true,
+      loginPath: options.loginPath,
+    });
+    return reply;
   };
 }
 

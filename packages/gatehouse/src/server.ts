@@ -14,9 +14,7 @@ import { authRoutes } from './oidc/auth-routes.js';
 import { fastifyRouter } from './node/fastify-router.js';
 import { undiciTransports } from './node/undici-transport.js';
 import { backchannelRoute } from './oidc/backchannel-route.js';
-import { OidcClient } from './oidc/client.js';
 import { ClientIdentity } from './oidc/client-identity.js';
-import { LoginTransactions } from './oidc/login-transaction.js';
 import { adminRoutes } from './ops/admin.js';
 import { gatewayRoutes } from './gateway/forward-auth.js';
 import { extensionEndpoints } from './extensions/endpoints.js';
@@ -27,21 +25,14 @@ import { lazyChildLogger, loggerOptions } from './ops/logger.js';
 import { ProxiedRoute } from './proxy/proxied-route.js';
 import { proxyRoutes } from './proxy/proxy-routes.js';
 import { websocketProxy } from './proxy/websocket.js';
-import type { Services } from './services.js';
+import { createServices, type Services } from './services.js';
 import { createStore } from './session/create-store.js';
-import { CookieSessions } from './session/cookie-sessions.js';
-import type { SessionManager } from './session/session-manager.js';
-import { StoreSessions } from './session/store-sessions.js';
 import type { RedisStore } from './session/redis-store.js';
 import { securityHooks } from './security/hooks.js';
-import { MemoryCounters, RateLimiter } from './security/rate-limit.js';
+import { MemoryCounters } from './security/rate-limit.js';
 import { instrumentStore, Metrics } from './ops/metrics.js';
 import { Tracing } from './ops/tracing.js';
-import { RequestChecks } from './security/request-checks.js';
-import { Authorizer } from './security/authorization.js';
 import { isDeepLink, sendIndex, spaRoutes } from './static/spa.js';
-import { signInResources } from './tokens/derived-tokens.js';
-import { TokenManager } from './tokens/token-manager.js';
 
 export interface Gatehouse {
   readonly config: GatehouseConfig;
@@ -90,38 +81,19 @@ export async function createGatehouse(
     clientErrorHandler: answerClientError,
     http: { maxHeaderSize: config.server.maxHeaderSize },
   });
-  const oidc = new OidcClient(
-    config.oidc,
-    await ClientIdentity.load(config.oidc),
-    signInResources([...config.routes, ...Object.values(config.upstreams)]),
-  );
   const metrics = new Metrics(options.cluster);
   const tracing = await Tracing.start(config.tracing);
   const store = config.session.store === 'cookie' ? undefined : createStore(config, app.log);
   metrics.countSessionsOf(store);
-  const sessions: SessionManager = store
-    ? new StoreSessions(config, instrumentStore(store, metrics))
-    : new CookieSessions(config);
-  // Shared counters use the session store's Redis connection (the configuration guarantees there is one).
-  const counters = config.rateLimit.store === 'redis' ? (store as RedisStore) : new MemoryCounters();
-  const services: Services = {
-    config,
-    oidc,
-    sessions,
-    tokens: new TokenManager(config, oidc, sessions, metrics),
+  const services = createServices(config, {
+    identity: await ClientIdentity.load(config.oidc),
+    store: store && instrumentStore(store, metrics),
+    // Shared counters use the session store's Redis connection (the configuration guarantees there is one).
+    counters: config.rateLimit.store === 'redis' ? (store as RedisStore) : new MemoryCounters(),
     metrics,
     tracing,
-    checks: new RequestChecks(config),
-    authorizer: new Authorizer(config),
-    lifecycle: { closing: false },
-    limits: new RateLimiter(config.rateLimit, counters),
-    transactions: new LoginTransactions({
-      secrets: config.session.secrets,
-      sessionCookieName: config.session.cookieName,
-      ttlMs: config.oidc.loginTimeout,
-      crossSitePost: config.oidc.responseMode.startsWith('form_post'),
-    }),
-  };
+  });
+  const { oidc, sessions } = services;
   const onError = answerError({
     loginPath: `${config.basePath}/auth/login`,
     onAnswered: (request, code) => metrics.countError(request, code),

@@ -1,15 +1,20 @@
 import type { GatehouseConfig } from './config/load.js';
-import type { LoginTransactions } from './oidc/login-transaction.js';
-import type { OidcClient } from './oidc/client.js';
+import { LoginTransactions } from './oidc/login-transaction.js';
+import { OidcClient } from './oidc/client.js';
+import type { ClientIdentity } from './oidc/client-identity.js';
 import type { Metrics } from './ops/metrics.js';
 import type { Tracing } from './ops/tracing.js';
-import type { Authorizer } from './security/authorization.js';
-import type { RequestChecks } from './security/request-checks.js';
-import type { RateLimiter } from './security/rate-limit.js';
+import { Authorizer } from './security/authorization.js';
+import { RequestChecks } from './security/request-checks.js';
+import { RateLimiter, type Counters } from './security/rate-limit.js';
+import { CookieSessions } from './session/cookie-sessions.js';
 import type { SessionManager } from './session/session-manager.js';
-import type { TokenManager } from './tokens/token-manager.js';
+import type { SessionStore } from './session/store.js';
+import { StoreSessions } from './session/store-sessions.js';
+import { signInResources } from './tokens/derived-tokens.js';
+import { TokenManager } from './tokens/token-manager.js';
 
-/** The long-lived parts every route plugin works with; built once in server.ts. */
+/** The long-lived parts every endpoint works with; built once per process by createServices(). */
 export interface Services {
   readonly config: GatehouseConfig;
   readonly oidc: OidcClient;
@@ -19,11 +24,52 @@ export interface Services {
   readonly checks: RequestChecks;
   readonly authorizer: Authorizer;
   readonly limits: RateLimiter;
-  readonly metrics: Metrics;
-  /** Present when tracing.enabled. */
+  /** Prometheus metrics (Node); absent where there is no admin listener to serve them. */
+  readonly metrics: Metrics | undefined;
+  /** Present when tracing.enabled (Node). */
   readonly tracing: Tracing | undefined;
   /** Set once close() has begun: responses then close their connections. */
   readonly lifecycle: { closing: boolean };
+}
+
+/** What each runtime brings: the parts that differ between Node, Workers and Lambda. */
+export interface RuntimeParts {
+  /** How Gatehouse authenticates to the provider, and the fetch its calls go through. */
+  identity: ClientIdentity;
+  /** Where sessions live; undefined in cookie mode. */
+  store: SessionStore | undefined;
+  /** Where rate-limit counters live. */
+  counters: Counters;
+  metrics?: Metrics;
+  tracing?: Tracing;
+}
+
+/** The services of one Gatehouse, the same on every runtime. */
+export function createServices(config: GatehouseConfig, parts: RuntimeParts): Services {
+  const oidc = new OidcClient(
+    config.oidc,
+    parts.identity,
+    signInResources([...config.routes, ...Object.values(config.upstreams)]),
+  );
+  const sessions: SessionManager = parts.store ? new StoreSessions(config, parts.store) : new CookieSessions(config);
+  return {
+    config,
+    oidc,
+    sessions,
+    tokens: new TokenManager(config, oidc, sessions, parts.metrics),
+    metrics: parts.metrics,
+    tracing: parts.tracing,
+    checks: new RequestChecks(config),
+    authorizer: new Authorizer(config),
+    lifecycle: { closing: false },
+    limits: new RateLimiter(config.rateLimit, parts.counters),
+    transactions: new LoginTransactions({
+      secrets: config.session.secrets,
+      sessionCookieName: config.session.cookieName,
+      ttlMs: config.oidc.loginTimeout,
+      crossSitePost: config.oidc.responseMode.startsWith('form_post'),
+    }),
+  };
 }
 
 declare module 'fastify' {

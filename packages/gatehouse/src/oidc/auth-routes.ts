@@ -97,7 +97,7 @@ export function authRoutes(app: Router, services: Services): void {
       tokens: result.tokens,
       dpopKey: result.dpopKey,
     });
-    services.metrics.logins.inc();
+    services.metrics?.logins.inc();
     request.log.info({ sub: result.claims.sub }, 'signed in');
     // 303: after a form_post, the browser must GET the page.
     return reply.redirect(transaction.returnTo, request.method === 'POST' ? 303 : 302);

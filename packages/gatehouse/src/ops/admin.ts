@@ -28,8 +28,8 @@ export async function adminRoutes(app: FastifyInstance, services: Services): Pro
     };
   });
 
-  if (services.config.admin.metrics) {
-    const { metrics } = services;
+  const { metrics } = services;
+  if (services.config.admin.metrics && metrics) {
     app.get('/metrics', async (_request, reply) => {
       reply.header('cache-control', 'no-store').type(metrics.contentType);
       return metrics.exposition();

@@ -1,18 +1,30 @@
 /**
- * Hooks every public request passes, in order: security headers (so even refusals carry them) and
- * the request-target form, CDN origin verification, the per-IP rate limit, and CORS (preflights answered only for configured
- * origins; same-origin needs none).
+ * What every public request passes, in order: security headers (so even refusals carry them) and
+ * the request-target form, CDN origin verification, the per-IP rate limit, and CORS (preflights
+ * answered only for configured origins; same-origin needs none). One screening for every runtime;
+ * on Node it runs as a Fastify hook.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
+import type { HttpReply, HttpRequest } from '../http/exchange.js';
 import type { Services } from '../services.js';
 
 const ONE_YEAR = 31_536_000;
 
-export function securityHooks(app: FastifyInstance, services: Services): void {
+/** What every public request passes before routing, on every runtime. */
+export interface Screening {
+  /** Security headers (so even refusals carry them), the request-target form, CDN origin verification. Synchronous. */
+  screen(request: HttpRequest, reply: HttpReply): GatehouseError | undefined;
+  /** The per-IP rate limit, when enabled; undefined when there is nothing to wait for. */
+  limit(request: HttpRequest): Promise<void> | undefined;
+  /** CORS for listed origins: preflights answered here (true), credentials allowed on the rest. Throws for a foreign preflight. */
+  cors(request: HttpRequest, reply: HttpReply): boolean;
+}
+
+export function screening(services: Services): Screening {
   const { config, checks, limits } = services;
   const apiPrefix = `${config.basePath}/`;
   const isApi = (url: string) => url.startsWith(apiPrefix) || url === config.basePath;
@@ -36,30 +48,31 @@ export function securityHooks(app: FastifyInstance, services: Services): void {
     'cross-origin-opener-policy': 'same-origin',
   };
   const verifyOrigin = originVerifier(config);
-  const limited = config.rateLimit.enabled;
 
-  /** What every request must pass before routing; an error refuses it. Synchronous: no await on the hot path. */
-  const screen = (request: FastifyRequest, reply: FastifyReply): GatehouseError | undefined => {
-    reply.headers(isApi(request.url) ? apiHeaders : pageHeaders);
-    // Browsers send origin-form targets ("/path"); an absolute-form one ("http://host/path") is
-    // meant for a forward proxy, which Gatehouse is not: refuse it rather than guess.
-    if (request.raw.url?.charCodeAt(0) !== 47 /* "/" */) {
-      return new GatehouseError('invalid_request', { detail: 'request target is not a path' });
-    }
-    return verifyOrigin?.(request.headers);
-  };
-
-  /** CORS for listed origins: preflights answered here (true), credentials allowed on the rest. */
-  const cors = (request: FastifyRequest, reply: FastifyReply): boolean => {
-    if (!isApi(request.url)) return false;
-    const origin = request.headers.origin;
-    if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
-      if (!checks.isAllowedOrigin(origin)) {
-        throw new GatehouseError('origin_not_allowed', { detail: `preflight from ${origin}` });
+  return {
+    screen(request, reply) {
+      reply.headers(isApi(request.url) ? apiHeaders : pageHeaders);
+      // Browsers send origin-form targets ("/path"); an absolute-form one ("http://host/path") is
+      // meant for a forward proxy, which Gatehouse is not: refuse it rather than guess.
+      if (request.url.charCodeAt(0) !== 47 /* "/" */) {
+        return new GatehouseError('invalid_request', { detail: 'request target is not a path' });
       }
-      reply
-        .code(204)
-        .headers({
+      return verifyOrigin?.(request.headers);
+    },
+
+    limit(request) {
+      return config.rateLimit.enabled ? limits.check('ip', request.ip, config.rateLimit.perIp) : undefined;
+    },
+
+    cors(request, reply) {
+      if (!isApi(request.url)) return false;
+      const origin = request.headers.origin;
+      if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
+        if (!checks.isAllowedOrigin(origin)) {
+          throw new GatehouseError('origin_not_allowed', { detail: `preflight from ${origin}` });
+        }
+        reply.code(204);
+        reply.headers({
           'access-control-allow-origin': origin,
           'access-control-allow-credentials': 'true',
           'access-control-allow-methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
@@ -67,21 +80,25 @@ export function securityHooks(app: FastifyInstance, services: Services): void {
           'access-control-allow-headers': `${checks.csrfHeader}, content-type, x-client-type`,
           'access-control-max-age': '600',
           vary: 'Origin',
-        })
-        .send();
-      return true;
-    }
-    if (checks.isAllowedOrigin(origin)) {
-      reply.headers({
-        'access-control-allow-origin': origin,
-        'access-control-allow-credentials': 'true',
-        vary: 'Origin',
-      });
-    }
-    return false;
+        });
+        reply.send();
+        return true;
+      }
+      if (checks.isAllowedOrigin(origin)) {
+        reply.headers({
+          'access-control-allow-origin': origin,
+          'access-control-allow-credentials': 'true',
+          vary: 'Origin',
+        });
+      }
+      return false;
+    },
   };
+}
 
-  // One callback-style hook: every request passes it, and a promise per step would cost more than the checks.
+/** The screening as one Fastify hook: every request passes it, and a promise per step would cost more than the checks. */
+export function securityHooks(app: FastifyInstance, services: Services): void {
+  const { screen, limit, cors } = screening(services);
   app.addHook('onRequest', (request, reply, done) => {
     const finish = () => {
       try {
@@ -92,8 +109,9 @@ export function securityHooks(app: FastifyInstance, services: Services): void {
     };
     const problem = screen(request, reply);
     if (problem) return done(problem);
-    if (!limited) return finish();
-    limits.check('ip', request.ip, config.rateLimit.perIp).then(finish, done);
+    const limiting = limit(request);
+    if (!limiting) return finish();
+    limiting.then(finish, done);
   });
 }
 
