@@ -13,6 +13,7 @@ import { answerClientError, answerError } from './http-errors.js';
 import { authRoutes } from './oidc/auth-routes.js';
 import { fastifyRouter } from './node/fastify-router.js';
 import { undiciTransports } from './node/undici-transport.js';
+import { undiciTlsFetch } from './node/tls-fetch.js';
 import { backchannelRoute } from './oidc/backchannel-route.js';
 import { ClientIdentity } from './oidc/client-identity.js';
 import { adminRoutes } from './ops/admin.js';
@@ -86,7 +87,7 @@ export async function createGatehouse(
   const store = config.session.store === 'cookie' ? undefined : createStore(config, app.log);
   metrics.countSessionsOf(store);
   const services = createServices(config, {
-    identity: await ClientIdentity.load(config.oidc),
+    identity: await ClientIdentity.load(config.oidc, undiciTlsFetch),
     store: store && instrumentStore(store, metrics),
     // Shared counters use the session store's Redis connection (the configuration guarantees there is one).
     counters: config.rateLimit.store === 'redis' ? (store as RedisStore) : new MemoryCounters(),

@@ -17,7 +17,8 @@ export interface EndpointOptions {
    * `limit` bytes), `form-params` the same parsed into URLSearchParams, `json` parsed (at most
    * server.bodyLimit), `stream` left to stream (the proxy). Without it, a body is not read.
    */
-  body?: { kind: 'form' | 'form-params'; limit: number } | { kind: 'json' | 'stream' };
+  body?:
+    { kind: 'form'; limit: number } | { kind: 'form-params'; limit: number } | { kind: 'json' } | { kind: 'stream' };
 }
 
 export interface Router {

@@ -6,7 +6,6 @@
  */
 import { compactDecrypt, type JWK } from 'jose';
 import * as client from 'openid-client';
-import { Agent, fetch as undiciFetch } from 'undici';
 import type { GatehouseConfig } from '../config/load.js';
 import { cryptoKey, loadClientKeys, publicOnly, type ClientKey } from '../keys/client-keys.js';
 import {
@@ -14,14 +13,18 @@ import {
   readClientCertificate,
   tlsConnectOptions,
   type ClientCertificate,
+  type TlsConnectOptions,
 } from '../keys/tls-material.js';
 
 type OidcSettings = GatehouseConfig['oidc'];
 
+/** A fetch over connections with these TLS options (a client certificate, extra CAs): the runtime's to give. */
+export type TlsFetchFactory = (tls: TlsConnectOptions) => { fetch: typeof fetch; close(): Promise<void> };
+
 export class ClientIdentity {
   readonly #settings: OidcSettings;
   readonly #certificate: ClientCertificate | undefined;
-  readonly #agent: Agent | undefined;
+  readonly #connection: ReturnType<TlsFetchFactory> | undefined;
   #signingKey: Promise<client.PrivateKey> | undefined;
   #decryptionKeys: Promise<client.DecryptionKey[]> | undefined;
 
@@ -29,6 +32,7 @@ export class ClientIdentity {
     settings: OidcSettings,
     readonly signingKeys: readonly ClientKey[],
     readonly decryptionKeys: readonly ClientKey[],
+    tlsFetch: TlsFetchFactory | undefined,
   ) {
     this.#settings = settings;
     const { tls } = settings;
@@ -37,16 +41,20 @@ export class ClientIdentity {
         ? readClientCertificate({ certFile: tls.certFile, keyFile: tls.keyFile }, 'oidc.tls')
         : undefined;
     const connect = tlsConnectOptions(tls?.caFile, this.#certificate, 'oidc.tls');
-    this.#agent = Object.keys(connect).length > 0 ? new Agent({ connect }) : undefined;
+    if (Object.keys(connect).length > 0) {
+      if (!tlsFetch) throw new Error('oidc.tls: this runtime cannot present certificates or trust extra CAs');
+      this.#connection = tlsFetch(connect);
+    }
   }
 
-  static async load(settings: OidcSettings): Promise<ClientIdentity> {
+  /** `tlsFetch`: how this runtime makes connections with a client certificate or extra CAs (Node: undici). */
+  static async load(settings: OidcSettings, tlsFetch?: TlsFetchFactory): Promise<ClientIdentity> {
     const rsa = settings.profile === 'fapi2' ? 'PS256' : 'RS256';
     const [signing, decryption] = await Promise.all([
       loadClientKeys(settings.signingKeys, 'sig', rsa),
       loadClientKeys(settings.decryptionKeys, 'enc', rsa),
     ]);
-    return new ClientIdentity(settings, signing, decryption);
+    return new ClientIdentity(settings, signing, decryption, tlsFetch);
   }
 
   /** Whether a TLS client certificate is presented to the provider. */
@@ -54,9 +62,9 @@ export class ClientIdentity {
     return this.#certificate !== undefined;
   }
 
-  /** The `fetch` every provider call goes through: undici's, over an agent with the client certificate and CAs. */
+  /** The `fetch` every provider call goes through: over connections with the client certificate and CAs, when there are any. */
   readonly fetch = (url: string, options: RequestInit = {}): Promise<Response> =>
-    undiciFetch(url, { ...(options as object), dispatcher: this.#agent }) as unknown as Promise<Response>;
+    (this.#connection?.fetch ?? fetch)(url, options);
 
   /** openid-client's client authentication for the configured method. */
   async authentication(): Promise<client.ClientAuth> {
@@ -122,6 +130,6 @@ export class ClientIdentity {
   }
 
   close(): Promise<void> {
-    return this.#agent?.close() ?? Promise.resolve();
+    return this.#connection?.close() ?? Promise.resolve();
   }
 }

@@ -6,13 +6,13 @@
  * their name, so browsers and CDNs keep them for a year; everything else (index.html above all,
  * which names the current hashed files) is revalidated on every use, cheaply, with its ETag.
  */
-import { extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { GatehouseConfig } from '../config/load.js';
+import { IMMUTABLE, REVALIDATE } from './deep-link.js';
 
-const IMMUTABLE = 'public, max-age=31536000, immutable';
-const REVALIDATE = 'no-cache';
+export { isDeepLink } from './deep-link.js';
 
 export async function spaRoutes(app: FastifyInstance, config: GatehouseConfig): Promise<void> {
   const { root, index, immutable, precompressed } = config.static;
@@ -34,15 +34,6 @@ export async function spaRoutes(app: FastifyInstance, config: GatehouseConfig): 
       reply.header('cache-control', hashed ? IMMUTABLE : REVALIDATE);
     },
   });
-}
-
-/** A browser navigation to a client-side route: GET/HEAD, wants HTML, no file extension. */
-export function isDeepLink(request: FastifyRequest, basePath: string): boolean {
-  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
-  const path = request.url.split('?', 1)[0]!;
-  if (path === basePath || path.startsWith(`${basePath}/`)) return false;
-  if (extname(path) !== '') return false;
-  return (request.headers.accept ?? '').includes('text/html');
 }
 
 export function sendIndex(reply: FastifyReply, config: GatehouseConfig): FastifyReply {

@@ -1,0 +1,114 @@
+/**
+ * Gatehouse as a fetch handler: web-standard Request in, Response out, for the runtimes that hand
+ * requests over that way (cloudflare/worker.ts, lambda/handler.ts). The same services, endpoints,
+ * screening and failure answers as the Node server (server.ts), in the same order: screening
+ * (security headers, request target, CDN origin check), the per-IP limit, CORS, then the
+ * endpoint, the static files, or 404.
+ */
+import type { GatehouseConfig } from '../config/load.js';
+import { GatehouseError, toGatehouseError } from '../errors.js';
+import type { Log } from '../http/exchange.js';
+import { answerFailure, logFailure } from '../http/failure.js';
+import { authRoutes } from '../oidc/auth-routes.js';
+import { backchannelRoute } from '../oidc/backchannel-route.js';
+import { ProxiedRoute } from '../proxy/proxied-route.js';
+import { proxyRoutes } from '../proxy/proxy-routes.js';
+import { screening, type Screening } from '../security/hooks.js';
+import { createServices, type RuntimeParts, type Services } from '../services.js';
+import { IMMUTABLE, isDeepLink, REVALIDATE } from '../static/deep-link.js';
+import { WebReply, WebRequest } from './exchange.js';
+import { fetchTransports } from './fetch-transport.js';
+import { WebRouter } from './router.js';
+
+/** Static files, as Workers static assets serve them (env.ASSETS). */
+export interface StaticFiles {
+  fetch(request: Request | string): Promise<Response>;
+}
+
+export interface FetchGatehouseOptions {
+  parts: RuntimeParts;
+  log: Log;
+  /** The SPA build, where the runtime serves one. */
+  assets?: StaticFiles;
+}
+
+export class FetchGatehouse {
+  readonly services: Services;
+  readonly #router: WebRouter;
+  readonly #screening: Screening;
+  readonly #routes: ProxiedRoute[];
+  readonly #log: Log;
+  readonly #assets: StaticFiles | undefined;
+
+  constructor(
+    readonly config: GatehouseConfig,
+    options: FetchGatehouseOptions,
+  ) {
+    this.services = createServices(config, options.parts);
+    this.#log = options.log;
+    this.#assets = options.assets;
+    this.#screening = screening(this.services);
+    this.#router = new WebRouter(config.server.bodyLimit);
+    authRoutes(this.#router, this.services);
+    if (config.oidc.backchannelLogout) backchannelRoute(this.#router, this.services);
+    this.#routes = config.routes.map((route) => new ProxiedRoute(route, config, fetchTransports));
+    proxyRoutes(this.#router, this.services, this.#routes);
+  }
+
+  /** Answers one request; `ip` is the client's address as the platform reports it. */
+  async fetch(raw: Request, ip: string): Promise<Response> {
+    const request = new WebRequest(raw, ip, this.#log);
+    const reply = new WebReply(request);
+    const { screen, limit, cors } = this.#screening;
+    try {
+      const problem = screen(request, reply);
+      if (problem) throw problem;
+      await limit(request);
+      if (cors(request, reply)) return reply.toResponse();
+      if (await this.#router.handle(request, reply)) return reply.toResponse();
+      return await this.#notFound(request, reply);
+    } catch (error) {
+      if (reply.sent) {
+        request.log.error({ err: error }, 'failed after the answer began');
+        return reply.toResponse();
+      }
+      const failure = toGatehouseError(error);
+      logFailure(request.log, failure);
+      if (failure.code === 'session_expired') this.services.sessions.clearCookie(request, reply);
+      answerFailure(failure, request, reply, {
+        htmlErrors: reply.htmlErrors,
+        loginPath: `${this.config.basePath}/auth/login`,
+      });
+      return reply.toResponse();
+    }
+  }
+
+  /** Static files with the page headers screening set, deep links answered with index.html; else 404. */
+  async #notFound(request: WebRequest, reply: WebReply): Promise<Response> {
+    const assets = this.#assets;
+    if (!assets || request.url === this.config.basePath || request.url.startsWith(`${this.config.basePath}/`)) {
+      throw new GatehouseError('not_found');
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') throw new GatehouseError('not_found');
+    let file = await assets.fetch(
+      new Request(request.raw.url, { method: request.method, headers: request.raw.headers }),
+    );
+    if (file.status === 404 && isDeepLink(request, this.config.basePath)) {
+      file = await assets.fetch(new URL(`/${this.config.static.index}`, request.raw.url).href);
+    }
+    if (file.status === 404) throw new GatehouseError('not_found');
+    const headers = new Headers(file.headers);
+    for (const [name, value] of reply.toResponse().headers) headers.set(name, value);
+    const path = request.url.split('?', 1)[0]!;
+    const hashed = file.status === 200 && this.config.static.immutable.some((prefix) => path.startsWith(prefix));
+    headers.set('cache-control', hashed ? IMMUTABLE : REVALIDATE);
+    headers.set('x-content-type-options', 'nosniff');
+    return new Response(file.body, { status: file.status, headers });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#routes.map((route) => route.upstream.close()));
+    await this.services.sessions.close();
+    await this.services.oidc.close();
+  }
+}
