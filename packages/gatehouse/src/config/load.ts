@@ -8,6 +8,7 @@ import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { oidcProblems, resolveOidcDefaults, type ResolvedOidcSettings } from './oidc-rules.js';
+import { runtimeProblems, type Runtime } from './runtimes.js';
 import { configSchema, isExchange, type ParsedConfig, type ParsedRoute, type TokenChoiceConfig } from './schema.js';
 
 /** The effective configuration: parsed, with derived URLs filled in, frozen. */
@@ -61,9 +62,9 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
  */
 export function loadConfigText(
   text: string,
-  options: { format?: 'JSON' | 'YAML'; source: string; baseDir?: string; env?: NodeJS.ProcessEnv },
+  options: { format?: 'JSON' | 'YAML'; source: string; baseDir?: string; env?: NodeJS.ProcessEnv; runtime?: Runtime },
 ): GatehouseConfig {
-  const { format = 'YAML', source, baseDir = process.cwd(), env = process.env } = options;
+  const { format = 'YAML', source, baseDir = process.cwd(), env = process.env, runtime } = options;
   let document: unknown;
   try {
     document = format === 'JSON' ? JSON.parse(text) : parseYaml(text);
@@ -73,11 +74,16 @@ export function loadConfigText(
   const problems: string[] = [];
   const substituted = substituteEnv(document, env, '', problems);
   if (problems.length > 0) throw new ConfigError(problems, source);
-  return parseConfig(resolveRelativePaths(substituted, baseDir), source);
+  return parseConfig(resolveRelativePaths(substituted, baseDir), source, runtime);
 }
 
-/** Validates a configuration object (as a user would write it) and returns the effective config. */
-export function parseConfig(input: unknown, source?: string): GatehouseConfig {
+/**
+ * Validates a configuration object (as a user would write it) for the runtime it will run on and
+ * returns the effective config.
+ */
+export function parseConfig(input: unknown, source?: string, runtime: Runtime = 'node'): GatehouseConfig {
+  const unsupported = runtimeProblems(input, runtime);
+  if (unsupported.length > 0) throw new ConfigError(unsupported, source);
   const result = configSchema.safeParse(input);
   if (!result.success) throw new ConfigError(result.error.issues.flatMap(describeIssue), source);
   const oidc = resolveOidcDefaults(result.data.oidc);

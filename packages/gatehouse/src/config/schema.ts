@@ -432,9 +432,9 @@ export const configSchema = z.strictObject({
     .meta({ description: "The OpenID Provider and this client's registration there." }),
   session: z
     .strictObject({
-      store: z.enum(['memory', 'redis', 'cookie']).default('memory').meta({
+      store: z.enum(['memory', 'redis', 'cookie', 'durable-object']).default('memory').meta({
         description:
-          'Where sessions live. "memory": this process (one instance; lost on restart). "redis": shared by every instance. "cookie": sealed into the browser\'s cookies, no store (no server-side revocation: see docs).',
+          'Where sessions live. "memory": this process (one instance; lost on restart). "redis": shared by every instance. "cookie": sealed into the browser\'s cookies, no store (no server-side revocation: see docs). "durable-object": Cloudflare Workers only (docs/deploy-cloudflare.md).',
       }),
       cookieName: z
         .string()

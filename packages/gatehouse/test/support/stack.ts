@@ -78,7 +78,18 @@ export function testClient(app: string, clientSecret: string): DemoClient {
   };
 }
 
-export async function startStack(options: StackOptions = {}): Promise<Stack> {
+/** What a stack is made of before Gatehouse starts: its address, provider, upstream and configuration. */
+export interface StackParts {
+  port: number;
+  app: string;
+  clientSecret: string;
+  upstream: TestUpstream;
+  idp: DemoIdp;
+  config: GatehouseConfigInput;
+}
+
+/** The provider, the upstream and the configuration of a stack (Gatehouse to be started on `port`). */
+export async function stackParts(options: StackOptions = {}): Promise<StackParts> {
   const port = await freePort();
   const app = `http://127.0.0.1:${port}`;
   const clientSecret = randomBytes(24).toString('base64url');
@@ -105,6 +116,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     routes: [{ path: '/orders', upstream: `${upstream.url}/orders` }],
   };
   const config = options.gatehouse ? options.gatehouse(defaults) : defaults;
+  return { port, app, clientSecret, upstream, idp, config };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const { app, clientSecret, upstream, idp, config } = await stackParts(options);
   const gatehouse = await createGatehouse(config, { logStream: options.logStream, extensions: options.extensions });
   const { adminUrl } = await gatehouse.listen().catch(async (error: unknown) => {
     // Leave nothing running: open servers would keep the test process alive after the failure.

@@ -1,0 +1,83 @@
+/**
+ * Gatehouse as a Cloudflare Worker (docs/deploy-cloudflare.md): the configuration document in the
+ * GATEHOUSE_CONFIG variable (`${NAME}` from the Worker's vars and secrets), sessions in
+ * GatehouseSessions Durable Objects or sealed cookies, the SPA from Workers static assets, the client's
+ * address from CF-Connecting-IP (set by Cloudflare's edge, never by the browser).
+ *
+ *   import { createWorker, GatehouseSessions } from 'gatehouse/cloudflare';
+ *   export default createWorker();
+ *   export { GatehouseSessions };
+ */
+import { loadRuntimeConfig } from '../config/runtimes.js';
+import { ConfigError } from '../config/load.js';
+import { GatehouseError } from '../errors.js';
+import { ClientIdentity } from '../oidc/client-identity.js';
+import { MemoryCounters } from '../security/rate-limit.js';
+import { consoleLog } from '../web/console-log.js';
+import { FetchGatehouse, type StaticFiles } from '../web/handler.js';
+import { DurableObjectStore, type SessionsNamespace } from './durable-store.js';
+
+export interface GatehouseEnv {
+  /** The configuration document (YAML or JSON), as for the Node server. */
+  GATEHOUSE_CONFIG: string;
+  /** The GatehouseSessions binding, for session.store "durable-object". */
+  GATEHOUSE_SESSIONS?: SessionsNamespace;
+  /** Workers static assets: the SPA build. */
+  ASSETS?: StaticFiles;
+  [name: string]: unknown;
+}
+
+export interface WorkerOptions {
+  /** Where log lines go (default: the console, which Workers Logs collects). */
+  write?: (line: string) => void;
+}
+
+export function createWorker(options: WorkerOptions = {}): {
+  fetch(request: Request, env: GatehouseEnv): Promise<Response>;
+} {
+  // One Gatehouse per isolate, built on its first request (a Worker's bindings arrive with requests).
+  let gatehouse: Promise<FetchGatehouse> | undefined;
+  return {
+    async fetch(request, env) {
+      gatehouse ??= start(env, options).catch((error: unknown) => {
+        gatehouse = undefined; // try again on the next request (a secret may be added meanwhile)
+        throw error;
+      });
+      let ready: FetchGatehouse;
+      try {
+        ready = await gatehouse;
+      } catch (error) {
+        const write = options.write ?? console.log;
+        const problems = error instanceof ConfigError ? error.problems : [String(error)];
+        consoleLog('error', write).error({ problems }, 'Gatehouse cannot start');
+        const failure = new GatehouseError('server_error');
+        return Response.json(failure.toJSON(), { status: 500, headers: { 'cache-control': 'no-store' } });
+      }
+      return ready.fetch(request, request.headers.get('cf-connecting-ip') ?? '0.0.0.0');
+    },
+  };
+}
+
+async function start(env: GatehouseEnv, options: WorkerOptions): Promise<FetchGatehouse> {
+  if (typeof env.GATEHOUSE_CONFIG !== 'string') {
+    throw new ConfigError(['GATEHOUSE_CONFIG: the Worker has no such variable (wrangler.toml [vars])']);
+  }
+  const config = loadRuntimeConfig(env.GATEHOUSE_CONFIG, 'cloudflare', env);
+  if (config.session.store === 'durable-object' && !env.GATEHOUSE_SESSIONS) {
+    throw new ConfigError(['session.store: "durable-object" needs the GATEHOUSE_SESSIONS binding (wrangler.toml)']);
+  }
+  const log = consoleLog(config.log.level, options.write);
+  return new FetchGatehouse(config, {
+    log,
+    parts: {
+      identity: await ClientIdentity.load(config.oidc),
+      store:
+        config.session.store === 'durable-object'
+          ? new DurableObjectStore(env.GATEHOUSE_SESSIONS!, config.session.secrets)
+          : undefined,
+      // Per isolate: Workers share no memory. Cloudflare's rate limiting rules give global per-IP limits.
+      counters: new MemoryCounters(),
+    },
+    assets: env.ASSETS,
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * One stack on any runtime Gatehouse runs on: the Node server, a Cloudflare Worker in workerd, or
+ * (lambda.ts) the Lambda handler behind a function URL. The same provider, upstream and
+ * configuration document, with only what the runtime itself demands changed (no listener settings,
+ * its own session store), so one suite can run its cases against each.
+ */
+import type { GatehouseConfigInput } from '../../src/config/schema.js';
+import { stackParts, startStack, type StackOptions, type StackParts } from './stack.js';
+import { startWorker } from './workerd.js';
+
+export const RUNTIMES = ['node', 'workerd'] as const;
+export type RuntimeName = (typeof RUNTIMES)[number];
+
+export interface RuntimeStack extends Omit<StackParts, 'port'> {
+  runtime: RuntimeName;
+  close(): Promise<void>;
+}
+
+export async function startRuntimeStack(runtime: RuntimeName, options: StackOptions = {}): Promise<RuntimeStack> {
+  if (runtime === 'node') return { ...(await startStack(options)), runtime };
+  const parts = await stackParts(options);
+  const config = forWorkers(parts.config);
+  const worker = await startWorker({ port: parts.port, config }).catch(async (error: unknown) => {
+    await Promise.all([parts.idp.close(), parts.upstream.close()]);
+    throw error;
+  });
+  return {
+    ...parts,
+    config,
+    runtime,
+    close: async () => {
+      await worker.stop();
+      await Promise.all([parts.idp.close(), parts.upstream.close()]);
+    },
+  };
+}
+
+/** The document as a Worker takes it: no listener settings, sessions in Durable Objects unless it names its store. */
+function forWorkers(config: GatehouseConfigInput): GatehouseConfigInput {
+  const { server: _server, admin: _admin, ...rest } = config;
+  return { ...rest, session: { store: 'durable-object', ...config.session } };
+}

@@ -1,0 +1,129 @@
+/**
+ * Gatehouse as a Cloudflare Worker in real workerd (the runtime Cloudflare runs, from the `workerd`
+ * npm package): the Worker bundled from src/cloudflare with esbuild as wrangler would, its
+ * configuration in the GATEHOUSE_CONFIG variable, sessions in GatehouseSessions Durable Objects (in
+ * memory), the SPA from a folder as Workers static assets would serve it, and every fetch() to the
+ * provider and upstreams going out over this machine's network.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const workerd: { default: string; compatibilityDate: string } = createRequire(import.meta.url)('workerd');
+const CLOUDFLARE_ENTRY = fileURLToPath(new URL('../../src/cloudflare/index.ts', import.meta.url));
+
+export interface RunningWorker {
+  url: string;
+  /** What the Worker wrote to its console (JSON log lines, errors). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface WorkerSetup {
+  port: number;
+  /** The configuration document, as the GATEHOUSE_CONFIG variable holds it. */
+  config: unknown;
+  /** More vars (the `${NAME}`s the configuration names). */
+  vars?: Record<string, string>;
+  /** A folder served as the Worker's static assets (ASSETS). */
+  assets?: string;
+}
+
+let bundled: Promise<string> | undefined;
+
+/** The Worker script, built once per test process: `gatehouse/cloudflare` with a default export. */
+function bundle(): Promise<string> {
+  bundled ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-worker-'));
+    const entry = join(dir, 'entry.ts');
+    writeFileSync(
+      entry,
+      `import { createWorker, GatehouseSessions } from ${JSON.stringify(CLOUDFLARE_ENTRY)};\n` +
+        'export default createWorker();\nexport { GatehouseSessions };\n',
+    );
+    const out = join(dir, 'worker.mjs');
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      mainFields: ['module', 'main'],
+      conditions: ['workerd', 'worker', 'import'],
+      external: ['node:*', 'cloudflare:*'],
+      outfile: out,
+      logLevel: 'error',
+    });
+    return out;
+  })();
+  return bundled;
+}
+
+export async function startWorker(setup: WorkerSetup): Promise<RunningWorker> {
+  const script = await bundle();
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-workerd-'));
+  copyFileSync(script, join(dir, 'worker.mjs')); // workerd embeds files relative to its configuration
+  const text = (name: string, value: string) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`;
+  const bindings = [
+    text('GATEHOUSE_CONFIG', JSON.stringify(setup.config)),
+    ...Object.entries(setup.vars ?? {}).map(([name, value]) => text(name, value)),
+    '(name = "GATEHOUSE_SESSIONS", durableObjectNamespace = "GatehouseSessions")',
+    ...(setup.assets ? ['(name = "ASSETS", service = "assets")'] : []),
+  ];
+  writeFileSync(
+    join(dir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "gatehouse", worker = .gatehouse),
+    (name = "network", network = (allow = ["public", "private", "local"])),
+    ${setup.assets ? `(name = "assets", disk = (path = ${JSON.stringify(setup.assets)}, writable = false)),` : ''}
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${setup.port}", http = (), service = "gatehouse")],
+);
+const gatehouse :Workerd.Worker = (
+  modules = [(name = "worker.mjs", esModule = embed "worker.mjs")],
+  compatibilityDate = ${JSON.stringify(workerd.compatibilityDate)},
+  compatibilityFlags = ["nodejs_compat"],
+  bindings = [${bindings.join(', ')}],
+  durableObjectNamespaces = [(className = "GatehouseSessions", uniqueKey = "gatehouse-test-sessions")],
+  durableObjectStorage = (inMemory = void),
+  globalOutbound = "network",
+);
+`,
+  );
+  const child = spawn(workerd.default, ['serve', join(dir, 'config.capnp'), '--verbose'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += String(chunk)));
+  child.stderr.on('data', (chunk) => (output += String(chunk)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${setup.port}`;
+  for (let tries = 0; ; tries++) {
+    if (child.exitCode !== null || tries > 200) {
+      child.kill('SIGKILL');
+      throw new Error(`workerd did not start: ${output.slice(-2000)}`);
+    }
+    if (
+      await fetch(`${url}/__up`).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    await sleep(50);
+  }
+  return {
+    url,
+    output: () => output,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
