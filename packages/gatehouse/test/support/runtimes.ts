@@ -2,10 +2,12 @@
  * One stack on any runtime Gatehouse runs on: the Node server, a Cloudflare Worker in workerd, or
  * (lambda.ts) the Lambda handler behind a function URL. The same provider, upstream and
  * configuration document, with only what the runtime itself demands changed (no listener settings,
- * its own session store), so one suite can run its cases against each.
+ * its own shared session store: Redis on Node, Durable Objects on Workers), so one suite can run its
+ * cases against each.
  */
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
-import { stackParts, startStack, type StackOptions, type StackParts } from './stack.js';
+import { freePort, stackParts, startStack, type StackOptions, type StackParts } from './stack.js';
+import { REDIS_URL, testPrefix } from './redis.js';
 import { startWorker } from './workerd.js';
 
 export const RUNTIMES = ['node', 'workerd'] as const;
@@ -13,26 +15,43 @@ export type RuntimeName = (typeof RUNTIMES)[number];
 
 export interface RuntimeStack extends Omit<StackParts, 'port'> {
   runtime: RuntimeName;
+  /** A second instance sharing the sessions (a Node peer on Redis... here: the same store). */
+  peer(): Promise<string>;
   close(): Promise<void>;
 }
 
 export async function startRuntimeStack(runtime: RuntimeName, options: StackOptions = {}): Promise<RuntimeStack> {
-  if (runtime === 'node') return { ...(await startStack(options)), runtime };
+  if (runtime === 'node') {
+    // Several instances share sessions through Redis, as in production.
+    const stack = await startStack({
+      ...options,
+      gatehouse: (d) => inRedis(options.gatehouse ? options.gatehouse(d) : d),
+    });
+    return { ...stack, runtime, peer: async () => (await stack.peer()).url };
+  }
   const parts = await stackParts(options);
   const config = forWorkers(parts.config);
-  const worker = await startWorker({ port: parts.port, config }).catch(async (error: unknown) => {
-    await Promise.all([parts.idp.close(), parts.upstream.close()]);
-    throw error;
-  });
+  const worker = await startWorker({ port: parts.port, peerPort: await freePort(), config }).catch(
+    async (error: unknown) => {
+      await Promise.all([parts.idp.close(), parts.upstream.close()]);
+      throw error;
+    },
+  );
   return {
     ...parts,
     config,
     runtime,
+    peer: async () => worker.peerUrl,
     close: async () => {
       await worker.stop();
       await Promise.all([parts.idp.close(), parts.upstream.close()]);
     },
   };
+}
+
+function inRedis(config: GatehouseConfigInput): GatehouseConfigInput {
+  const redis = { url: REDIS_URL, keyPrefix: testPrefix() };
+  return { ...config, session: { store: 'redis', redis, ...config.session } };
 }
 
 /** The document as a Worker takes it: no listener settings, sessions in Durable Objects unless it names its store. */

@@ -19,6 +19,8 @@ const CLOUDFLARE_ENTRY = fileURLToPath(new URL('../../src/cloudflare/index.ts', 
 
 export interface RunningWorker {
   url: string;
+  /** A second instance of the same Worker (its own isolate, its own memory), sharing the Durable Objects. */
+  peerUrl: string;
   /** What the Worker wrote to its console (JSON log lines, errors). */
   output(): string;
   stop(): Promise<void>;
@@ -26,6 +28,8 @@ export interface RunningWorker {
 
 export interface WorkerSetup {
   port: number;
+  /** The second instance's port. */
+  peerPort: number;
   /** The configuration document, as the GATEHOUSE_CONFIG variable holds it. */
   config: unknown;
   /** More vars (the `${NAME}`s the configuration names). */
@@ -80,10 +84,14 @@ export async function startWorker(setup: WorkerSetup): Promise<RunningWorker> {
 const config :Workerd.Config = (
   services = [
     (name = "gatehouse", worker = .gatehouse),
+    (name = "gatehouse-peer", worker = .peer),
     (name = "network", network = (allow = ["public", "private", "local"])),
     ${setup.assets ? `(name = "assets", disk = (path = ${JSON.stringify(setup.assets)}, writable = false)),` : ''}
   ],
-  sockets = [(name = "http", address = "127.0.0.1:${setup.port}", http = (), service = "gatehouse")],
+  sockets = [
+    (name = "http", address = "127.0.0.1:${setup.port}", http = (), service = "gatehouse"),
+    (name = "peer", address = "127.0.0.1:${setup.peerPort}", http = (), service = "gatehouse-peer"),
+  ],
 );
 const gatehouse :Workerd.Worker = (
   modules = [(name = "worker.mjs", esModule = embed "worker.mjs")],
@@ -92,6 +100,13 @@ const gatehouse :Workerd.Worker = (
   bindings = [${bindings.join(', ')}],
   durableObjectNamespaces = [(className = "GatehouseSessions", uniqueKey = "gatehouse-test-sessions")],
   durableObjectStorage = (inMemory = void),
+  globalOutbound = "network",
+);
+const peer :Workerd.Worker = (
+  modules = [(name = "worker.mjs", esModule = embed "worker.mjs")],
+  compatibilityDate = ${JSON.stringify(workerd.compatibilityDate)},
+  compatibilityFlags = ["nodejs_compat"],
+  bindings = [${bindings.join(', ').replace('durableObjectNamespace = "GatehouseSessions"', 'durableObjectNamespace = (serviceName = "gatehouse", className = "GatehouseSessions")')}],
   globalOutbound = "network",
 );
 `,
@@ -120,6 +135,7 @@ const gatehouse :Workerd.Worker = (
   }
   return {
     url,
+    peerUrl: `http://127.0.0.1:${setup.peerPort}`,
     output: () => output,
     stop: async () => {
       child.kill('SIGTERM');
