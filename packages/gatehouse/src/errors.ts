@@ -82,6 +82,10 @@ export const ERROR_CODES = {
     status: 503,
     message: 'The identity provider is unavailable. Please try again shortly.',
   },
+  response_too_large: {
+    status: 502,
+    message: 'The answer is larger than this deployment can deliver.',
+  },
   upstream_timeout: {
     status: 504,
     message: 'The service behind this API did not answer in time.',

@@ -24,11 +24,12 @@ export class WebRequest implements HttpRequest {
     readonly raw: Request,
     readonly ip: string,
     log: Log,
+    /** The target as the client sent it, where the platform passes it on; else as the runtime parsed it. */
+    target?: string,
   ) {
     this.method = raw.method;
-    // The runtime has parsed the target already: path and query as it kept them.
     const url = new URL(raw.url);
-    this.url = url.pathname + url.search;
+    this.url = target ?? url.pathname + url.search;
     raw.headers.forEach((value, name) => {
       this.headers[name] = value;
     });

@@ -20,6 +20,7 @@ import {
   type TransportFactory,
   type UpstreamTransport,
 } from '../proxy/transport.js';
+import { chunksOf } from './chunks.js';
 import type { WebRequest } from './exchange.js';
 
 /** Request headers fetch() manages itself. */
@@ -60,7 +61,7 @@ export class FetchTransport implements UpstreamTransport {
     return {
       status: response.status,
       headers: incomingHeaders(response.headers),
-      body: stream ?? (async function* () {})(),
+      body: stream ? chunksOf(stream) : (async function* () {})(),
       discard: () => void stream?.cancel(),
     };
   }

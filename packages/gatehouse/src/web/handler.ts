@@ -55,9 +55,12 @@ export class FetchGatehouse {
     proxyRoutes(this.#router, this.services, this.#routes);
   }
 
-  /** Answers one request; `ip` is the client's address as the platform reports it. */
-  async fetch(raw: Request, ip: string): Promise<Response> {
-    const request = new WebRequest(raw, ip, this.#log);
+  /**
+   * Answers one request; `ip` is the client's address as the platform reports it, `target` the
+   * request target as sent, where the platform passes it on (Lambda's rawPath).
+   */
+  async fetch(raw: Request, ip: string, target?: string): Promise<Response> {
+    const request = new WebRequest(raw, ip, this.#log, target);
     const reply = new WebReply(request);
     const { screen, limit, cors } = this.#screening;
     try {

@@ -5,6 +5,7 @@
  */
 import { GatehouseError } from '../errors.js';
 import type { EndpointOptions, Handler, Router } from '../http/router.js';
+import { chunksOf } from './chunks.js';
 import type { WebReply, WebRequest } from './exchange.js';
 
 interface Endpoint {
@@ -85,7 +86,7 @@ async function readText(request: Request, limit: number): Promise<string> {
   if (declared > limit) throw new GatehouseError('payload_too_large', { detail: `content-length ${declared}` });
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request.body!) {
+  for await (const chunk of chunksOf(request.body!)) {
     size += chunk.length;
     if (size > limit) throw new GatehouseError('payload_too_large', { detail: `body over ${limit} bytes` });
     chunks.push(chunk);

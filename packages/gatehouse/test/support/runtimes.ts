@@ -1,6 +1,6 @@
 /**
  * One stack on any runtime Gatehouse runs on: the Node server, a Cloudflare Worker in workerd, or
- * (lambda.ts) the Lambda handler behind a function URL. The same provider, upstream and
+ * the Lambda handler behind a function URL (lambda.ts, streaming). The same provider, upstream and
  * configuration document, with only what the runtime itself demands changed (no listener settings,
  * its own shared session store: Redis on Node, Durable Objects on Workers), so one suite can run its
  * cases against each.
@@ -8,14 +8,15 @@
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
 import { freePort, stackParts, startStack, type StackOptions, type StackParts } from './stack.js';
 import { REDIS_URL, testPrefix } from './redis.js';
+import { startLambdaBridge, type LambdaBridge } from './lambda.js';
 import { startWorker } from './workerd.js';
 
-export const RUNTIMES = ['node', 'workerd'] as const;
+export const RUNTIMES = ['node', 'workerd', 'lambda'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 
 export interface RuntimeStack extends Omit<StackParts, 'port'> {
   runtime: RuntimeName;
-  /** A second instance sharing the sessions (a Node peer on Redis... here: the same store). */
+  /** The URL of a second instance sharing the sessions (its own process memory, the same store). */
   peer(): Promise<string>;
   close(): Promise<void>;
 }
@@ -30,6 +31,7 @@ export async function startRuntimeStack(runtime: RuntimeName, options: StackOpti
     return { ...stack, runtime, peer: async () => (await stack.peer()).url };
   }
   const parts = await stackParts(options);
+  if (runtime === 'lambda') return onLambda(parts);
   const config = forWorkers(parts.config);
   const worker = await startWorker({ port: parts.port, peerPort: await freePort(), config }).catch(
     async (error: unknown) => {
@@ -44,6 +46,29 @@ export async function startRuntimeStack(runtime: RuntimeName, options: StackOpti
     peer: async () => worker.peerUrl,
     close: async () => {
       await worker.stop();
+      await Promise.all([parts.idp.close(), parts.upstream.close()]);
+    },
+  };
+}
+
+/** Behind a function URL, streaming; a second "execution environment" (its own Gatehouse) as the peer; sessions in Redis. */
+async function onLambda(parts: StackParts): Promise<RuntimeStack> {
+  const { server: _server, admin: _admin, ...rest } = inRedis(parts.config);
+  const config = { ...rest };
+  const options = { config: JSON.stringify(config), env: {}, write: () => {} };
+  const bridge = await startLambdaBridge('function-url-streaming', { ...options, port: parts.port });
+  const peers: LambdaBridge[] = [];
+  return {
+    ...parts,
+    config,
+    runtime: 'lambda',
+    peer: async () => {
+      const peer = await startLambdaBridge('function-url-streaming', options);
+      peers.push(peer);
+      return peer.url;
+    },
+    close: async () => {
+      await Promise.all([bridge, ...peers].map((b) => b.stop()));
       await Promise.all([parts.idp.close(), parts.upstream.close()]);
     },
   };

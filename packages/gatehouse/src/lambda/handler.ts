@@ -1,0 +1,134 @@
+/**
+ * Gatehouse as an AWS Lambda function (docs/deploy-lambda.md): function URLs (buffered, or
+ * streamed with createStreamingHandler), API Gateway HTTP APIs and Application Load Balancers.
+ * One Gatehouse per execution environment, built at the first invocation from the configuration
+ * file (GATEHOUSE_CONFIG_FILE, default gatehouse.yaml beside the code) or the GATEHOUSE_CONFIG
+ * variable, `${NAME}`s from the environment and, with GATEHOUSE_SECRETS_ID, from a Secrets Manager
+ * secret (a JSON object of names and values).
+ *
+ *   import { createStreamingHandler } from 'gatehouse/lambda';
+ *   export const handler = createStreamingHandler();
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ConfigError } from '../config/load.js';
+import { loadRuntimeConfig } from '../config/runtimes.js';
+import { GatehouseError } from '../errors.js';
+import { undiciTlsFetch } from '../node/tls-fetch.js';
+import { ClientIdentity } from '../oidc/client-identity.js';
+import { MemoryCounters } from '../security/rate-limit.js';
+import { createStore } from '../session/create-store.js';
+import type { RedisStore } from '../session/redis-store.js';
+import { consoleLog } from '../web/console-log.js';
+import { FetchGatehouse } from '../web/handler.js';
+import { isAlbEvent, requestOf, resultOf, type AlbResult, type HttpApiResult, type LambdaHttpEvent } from './events.js';
+import { secretsFromExtension } from './secrets.js';
+
+export interface LambdaOptions {
+  /** The configuration document (YAML or JSON); default: the file or variable above. */
+  config?: string;
+  /** Where `${NAME}`s come from (default: process.env). */
+  env?: Record<string, string | undefined>;
+  /** Where log lines go (default: standard output, which CloudWatch collects). */
+  write?: (line: string) => void;
+}
+
+/** The answer to one event: the Response Gatehouse gives, or the 500 it gives when it cannot start. */
+type Answer = (event: LambdaHttpEvent) => Promise<Response>;
+
+function answerer(options: LambdaOptions): Answer {
+  let gatehouse: Promise<FetchGatehouse> | undefined;
+  return async (event) => {
+    gatehouse ??= start(options).catch((error: unknown) => {
+      gatehouse = undefined; // the next invocation tries again
+      throw error;
+    });
+    let ready: FetchGatehouse;
+    try {
+      ready = await gatehouse;
+    } catch (error) {
+      const problems = error instanceof ConfigError ? error.problems : [String(error)];
+      consoleLog('error', options.write).error({ problems }, 'Gatehouse cannot start');
+      const failure = new GatehouseError('server_error');
+      return Response.json(failure.toJSON(), { status: 500, headers: { 'cache-control': 'no-store' } });
+    }
+    const { request, target, ip } = requestOf(event);
+    return ready.fetch(request, ip, target);
+  };
+}
+
+/** For API Gateway HTTP APIs, ALBs and buffered function URLs: the whole answer in the result. */
+export function createHandler(
+  options: LambdaOptions = {},
+): (event: LambdaHttpEvent) => Promise<HttpApiResult | AlbResult> {
+  const answer = answerer(options);
+  return async (event) => resultOf(event, await answer(event));
+}
+
+interface ResponseStream extends NodeJS.WritableStream {
+  end(): this;
+}
+interface StreamingRuntime {
+  streamifyResponse(handler: (event: unknown, stream: ResponseStream) => Promise<void>): unknown;
+  HttpResponseStream: {
+    from(
+      stream: ResponseStream,
+      metadata: { statusCode: number; headers: Record<string, string>; cookies: string[] },
+    ): ResponseStream;
+  };
+}
+
+/**
+ * For function URLs with InvokeMode RESPONSE_STREAM: headers first, then the body as the upstream
+ * sends it (server-sent events arrive as they are written), past the 6 MB of a buffered answer.
+ */
+export function createStreamingHandler(options: LambdaOptions = {}): unknown {
+  const runtime = (globalThis as { awslambda?: StreamingRuntime }).awslambda;
+  if (!runtime) throw new Error('response streaming needs the Lambda Node.js runtime (awslambda.streamifyResponse)');
+  const answer = answerer(options);
+  return runtime.streamifyResponse(async (event, responseStream) => {
+    const lambdaEvent = event as LambdaHttpEvent;
+    if (isAlbEvent(lambdaEvent)) throw new Error('load balancers do not stream: use createHandler()');
+    const response = await answer(lambdaEvent);
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      if (name !== 'set-cookie') headers[name] = value;
+    });
+    const metadata = { statusCode: response.status, headers, cookies: response.headers.getSetCookie() };
+    const stream = runtime.HttpResponseStream.from(responseStream, metadata);
+    if (!response.body) return void stream.end();
+    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), stream);
+  });
+}
+
+async function start(options: LambdaOptions): Promise<FetchGatehouse> {
+  const env = { ...(options.env ?? process.env) };
+  if (env.GATEHOUSE_SECRETS_ID) Object.assign(env, await secretsFromExtension(env.GATEHOUSE_SECRETS_ID, env));
+  const config = loadRuntimeConfig(options.config ?? configText(env), 'lambda', env);
+  const log = consoleLog(config.log.level, options.write);
+  const store = config.session.store === 'cookie' ? undefined : createStore(config, log);
+  await store?.connect?.(config.session.redis?.connectTimeout ?? 0).catch((error: unknown) => {
+    log.error({ err: error }, 'session store not reachable at start; retrying in the background');
+  });
+  return new FetchGatehouse(config, {
+    log,
+    parts: {
+      identity: await ClientIdentity.load(config.oidc, undiciTlsFetch),
+      store,
+      // Per execution environment, unless shared in Redis (rateLimit.store).
+      counters: config.rateLimit.store === 'redis' ? (store as RedisStore) : new MemoryCounters(),
+    },
+  });
+}
+
+function configText(env: Record<string, string | undefined>): string {
+  if (env.GATEHOUSE_CONFIG) return env.GATEHOUSE_CONFIG;
+  const file = env.GATEHOUSE_CONFIG_FILE ?? join(env.LAMBDA_TASK_ROOT ?? process.cwd(), 'gatehouse.yaml');
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`]);
+  }
+}
