@@ -137,9 +137,7 @@ export async function createGatehouse(
       new NamedUpstream(name, upstream, services.tokens, tracing, connect),
     ]),
   );
-  await app.register(async (scope) => extensionEndpoints(scope, services, extensions, upstreams), {
-    prefix: config.basePath,
-  });
+  await app.register(async (scope) => extensionEndpoints(fastifyRouter(scope), services, extensions, upstreams));
   const routes = config.routes.map((route) => new ProxiedRoute(route, config, connect));
   await app.register(async (scope) => proxyRoutes(fastifyRouter(scope), services, routes));
   websocketProxy(app, services, routes);

@@ -128,6 +128,59 @@ for (const runtime of RUNTIMES) {
       assert.equal(stack.upstream.received.length, received);
     });
 
+    it("serves extension endpoints: a path parameter, two upstream calls gathered with the user's token, views, JSON bodies", async () => {
+      const browser = await signedIn();
+      const received = stack.upstream.received.length;
+      const summary = await browser.api(`${stack.app}/api/summary/a%20b?page=2`);
+      assert.equal(summary.status, 200, summary.body);
+      assert.equal(summary.headers.get('cache-control'), 'no-store');
+      const body = JSON.parse(summary.body);
+      assert.equal(body.id, 'a b');
+      assert.equal(body.user, 'alice');
+      assert.deepEqual(body.order, { method: 'GET', url: '/orders/a%20b', body: '' });
+      assert.deepEqual(body.list, { method: 'GET', url: '/orders?page=2', body: '' });
+      const calls = stack.upstream.received.slice(received);
+      assert.equal(calls.length, 2);
+      for (const call of calls) {
+        assert.match(call.headers.authorization ?? '', /^Bearer ey/);
+        assert.equal(call.headers.cookie, undefined);
+      }
+
+      const brief = await browser.api(`${stack.app}/api/summary/7?view=brief`);
+      assert.deepEqual(JSON.parse(brief.body), { order: '/orders/7', by: 'alice' });
+      const unknownView = await browser.api(`${stack.app}/api/summary/7?view=huge`);
+      assert.equal(unknownView.status, 400);
+      assert.equal(JSON.parse(unknownView.body).error, 'invalid_request');
+
+      const note = await browser.api(`${stack.app}/api/notes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'hi' }),
+      });
+      assert.equal(note.status, 201, note.body);
+      assert.deepEqual(JSON.parse(note.body), { saved: { text: 'hi' } });
+
+      const refusals = [
+        [await browser.api(`${stack.app}/api/summary/7`, { csrf: false }), 403, 'csrf_header_missing'],
+        [await new TestBrowser().api(`${stack.app}/api/summary/7`), 401, 'unauthenticated'],
+        [await browser.api(`${stack.app}/api/summary/7`, { method: 'DELETE' }), 405, 'method_not_allowed'],
+        [
+          await browser.api(`${stack.app}/api/notes`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{',
+          }),
+          400,
+          'invalid_request',
+        ],
+      ] as const;
+      for (const [response, status, code] of refusals) {
+        assert.equal(response.status, status, `${code}: ${response.body}`);
+        assert.equal(JSON.parse(response.body).error, code);
+      }
+      assert.equal(refusals[2][0].headers.get('allow'), 'GET');
+    });
+
     it('refuses hostile paths, tampered cookies and replayed callbacks with JSON errors, and loses nothing', async () => {
       const browser = await signedIn();
       const cookie = await browser.jar.getCookieString(stack.app);

@@ -11,6 +11,8 @@
 import { loadRuntimeConfig } from '../config/runtimes.js';
 import { ConfigError } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
+import { loadExtensions } from '../extensions/load.js';
+import type { Extension } from '../extensions/types.js';
 import { ClientIdentity } from '../oidc/client-identity.js';
 import { MemoryCounters } from '../security/rate-limit.js';
 import { consoleLog } from '../web/console-log.js';
@@ -30,6 +32,8 @@ export interface GatehouseEnv {
 export interface WorkerOptions {
   /** Where log lines go (default: the console, which Workers Logs collects). */
   write?: (line: string) => void;
+  /** Extensions, given as code: a Worker is one bundle and loads no modules from files. */
+  extensions?: readonly Extension[];
 }
 
 export function createWorker(options: WorkerOptions = {}): {
@@ -79,5 +83,6 @@ async function start(env: GatehouseEnv, options: WorkerOptions): Promise<FetchGa
       counters: new MemoryCounters(),
     },
     assets: env.ASSETS,
+    extensions: await loadExtensions(config, options.extensions),
   });
 }

@@ -29,7 +29,7 @@ const NO_LISTENER: Rule[] = [
   { path: 'routes[].websocket', refused: (v) => v === true, why: 'WebSocket routes need the Node server' },
   {
     path: 'extensions',
-    why: 'extension modules cannot be loaded from files here: pass them as code (createWorker / createHandler options)',
+    why: 'extension modules are not loaded from files here: pass them as code (the extensions option of createWorker / createHandler)',
   },
 ];
 

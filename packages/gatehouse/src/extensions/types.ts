@@ -12,8 +12,8 @@
  * });
  * ```
  */
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessRule } from '../config/schema.js';
+import type { HttpReply, HttpRequest, Log } from '../http/exchange.js';
 import type { User } from '../security/authorization.js';
 import type { View } from './views.js';
 
@@ -21,9 +21,10 @@ export type EndpointMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** What a handler receives: the request, the signed-in user, and clients for the declared upstreams. */
 export interface EndpointContext<U extends string = string, Anonymous extends boolean = false> {
-  readonly request: FastifyRequest;
+  /** The request (on Node, Fastify's; on Workers and Lambda, the same members over the web Request). */
+  readonly request: HttpRequest;
   /** Set a status (reply.code(201)) or headers here; the handler's return value is the JSON body. */
-  readonly reply: FastifyReply;
+  readonly reply: HttpReply;
   /** Path parameters, e.g. { id: "42" } for "/orders/:id". */
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, string | string[] | undefined>>;
@@ -36,7 +37,7 @@ export interface EndpointContext<U extends string = string, Anonymous extends bo
   /** Aborted when the browser goes away: pass it on to long work of your own. */
   readonly signal: AbortSignal;
   /** The request's logger (request id included; never log tokens). */
-  readonly log: FastifyBaseLogger;
+  readonly log: Log;
   /**
    * Runs the parts in parallel. A part named in `optional` may fail: its error is reported in
    * `errors` and the others still count. Any other part failing fails the request with its error

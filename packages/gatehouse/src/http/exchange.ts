@@ -42,6 +42,8 @@ export interface HttpRequest {
   readonly ip: string;
   /** The parsed body, on endpoints that declare one (a form_post callback's text, an extension's JSON). */
   readonly body?: unknown;
+  /** Path parameters, on endpoints declared with ":name" segments. */
+  readonly params?: unknown;
   readonly log: Log;
 }
 

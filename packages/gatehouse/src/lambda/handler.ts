@@ -16,6 +16,8 @@ import { pipeline } from 'node:stream/promises';
 import { ConfigError } from '../config/load.js';
 import { loadRuntimeConfig } from '../config/runtimes.js';
 import { GatehouseError } from '../errors.js';
+import { loadExtensions } from '../extensions/load.js';
+import type { Extension } from '../extensions/types.js';
 import { undiciTlsFetch } from '../node/tls-fetch.js';
 import { ClientIdentity } from '../oidc/client-identity.js';
 import { MemoryCounters } from '../security/rate-limit.js';
@@ -33,6 +35,8 @@ export interface LambdaOptions {
   env?: Record<string, string | undefined>;
   /** Where log lines go (default: standard output, which CloudWatch collects). */
   write?: (line: string) => void;
+  /** Extensions, given as code (bundled with the function). */
+  extensions?: readonly Extension[];
 }
 
 /** The answer to one event: the Response Gatehouse gives, or the 500 it gives when it cannot start. */
@@ -120,6 +124,7 @@ async function start(options: LambdaOptions): Promise<FetchGatehouse> {
       // Per execution environment, unless shared in Redis (rateLimit.store).
       counters: config.rateLimit.store === 'redis' ? (store as RedisStore) : new MemoryCounters(),
     },
+    extensions: await loadExtensions(config, options.extensions),
   });
 }
 

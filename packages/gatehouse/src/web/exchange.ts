@@ -17,6 +17,7 @@ export class WebRequest implements HttpRequest {
   readonly headers: IncomingHttpHeaders = {};
   readonly cookies: Record<string, string | undefined>;
   body: unknown;
+  params: Record<string, string> = {};
   readonly log: Log;
 
   constructor(

@@ -8,6 +8,9 @@
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError, toGatehouseError } from '../errors.js';
 import type { Log } from '../http/exchange.js';
+import { extensionEndpoints } from '../extensions/endpoints.js';
+import type { LoadedExtension } from '../extensions/load.js';
+import { NamedUpstream } from '../extensions/upstream-client.js';
 import { answerFailure, logFailure } from '../http/failure.js';
 import { authRoutes } from '../oidc/auth-routes.js';
 import { backchannelRoute } from '../oidc/backchannel-route.js';
@@ -30,6 +33,8 @@ export interface FetchGatehouseOptions {
   log: Log;
   /** The SPA build, where the runtime serves one. */
   assets?: StaticFiles;
+  /** Extensions, loaded and checked (extensions/load.ts). */
+  extensions?: readonly LoadedExtension[];
 }
 
 export class FetchGatehouse {
@@ -37,6 +42,7 @@ export class FetchGatehouse {
   readonly #router: WebRouter;
   readonly #screening: Screening;
   readonly #routes: ProxiedRoute[];
+  readonly #upstreams: NamedUpstream[];
   readonly #log: Log;
   readonly #assets: StaticFiles | undefined;
 
@@ -51,6 +57,11 @@ export class FetchGatehouse {
     this.#router = new WebRouter(config.server.bodyLimit);
     authRoutes(this.#router, this.services);
     if (config.oidc.backchannelLogout) backchannelRoute(this.#router, this.services);
+    this.#upstreams = Object.entries(config.upstreams).map(
+      ([name, upstream]) => new NamedUpstream(name, upstream, this.services.tokens, undefined, fetchTransports),
+    );
+    const byName = new Map(this.#upstreams.map((upstream) => [upstream.name, upstream]));
+    extensionEndpoints(this.#router, this.services, options.extensions ?? [], byName);
     this.#routes = config.routes.map((route) => new ProxiedRoute(route, config, fetchTransports));
     proxyRoutes(this.#router, this.services, this.#routes);
   }
@@ -110,7 +121,7 @@ export class FetchGatehouse {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#routes.map((route) => route.upstream.close()));
+    await Promise.all([...this.#routes.map((route) => route.upstream), ...this.#upstreams].map((u) => u.close()));
     await this.services.sessions.close();
     await this.services.oidc.close();
   }

@@ -1,6 +1,6 @@
 /**
- * The Router of http/router.ts for the fetch runtimes: exact paths and "/*" prefixes, as Fastify
- * matches them on Node, and the bodies endpoints declare read as Fastify's parsers would (forms as
+ * The Router of http/router.ts for the fetch runtimes: exact paths, then paths with ":name"
+ * segments, then "/*" prefixes, in the order Fastify matches them on Node, and the bodies endpoints declare read as Fastify's parsers would (forms as
  * text within their limit, JSON within server.bodyLimit, anything else left unread).
  */
 import { GatehouseError } from '../errors.js';
@@ -15,8 +15,16 @@ interface Endpoint {
 
 type ByMethod = Map<string, Endpoint>;
 
+/** A path with ":name" segments: its pattern and the parameter names, in order. */
+interface Parametric {
+  pattern: RegExp;
+  names: string[];
+  byMethod: ByMethod;
+}
+
 export class WebRouter implements Router {
   readonly #exact = new Map<string, ByMethod>();
+  readonly #parametric = new Map<string, Parametric>();
   /** Prefixes ("/api/orders/" for "/api/orders/*"), longest first. */
   #prefixes: [string, ByMethod][] = [];
 
@@ -32,6 +40,15 @@ export class WebRouter implements Router {
         this.#prefixes.push([prefix, byMethod]);
         this.#prefixes.sort(([a], [b]) => b.length - a.length);
       }
+    } else if (path.includes('/:')) {
+      const names: string[] = [];
+      const source = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\/:([A-Za-z][A-Za-z0-9_]*)/g, (_, name) => {
+        names.push(name as string);
+        return '/([^/]+)';
+      });
+      const known = this.#parametric.get(path) ?? { pattern: new RegExp(`^${source}$`), names, byMethod: new Map() };
+      this.#parametric.set(path, known);
+      byMethod = known.byMethod;
     } else {
       byMethod = this.#exact.get(path) ?? new Map();
       this.#exact.set(path, byMethod);
@@ -41,7 +58,7 @@ export class WebRouter implements Router {
 
   /** Runs the endpoint for `request`; false when no endpoint serves its path and method. */
   async handle(request: WebRequest, reply: WebReply): Promise<boolean> {
-    const endpoint = this.#find(request.method, request.url.split('?', 1)[0]!);
+    const endpoint = this.#find(request, request.url.split('?', 1)[0]!);
     if (!endpoint) return false;
     reply.htmlErrors = endpoint.options.htmlErrors === true;
     if (endpoint.options.body) request.body = await this.#body(request, endpoint.options.body);
@@ -50,9 +67,16 @@ export class WebRouter implements Router {
     return true;
   }
 
-  #find(method: string, path: string): Endpoint | undefined {
+  #find(request: WebRequest, path: string): Endpoint | undefined {
+    const method = request.method;
     const exact = this.#exact.get(path)?.get(method);
     if (exact) return exact;
+    for (const { pattern, names, byMethod } of this.#parametric.values()) {
+      const match = pattern.exec(path);
+      if (!match) continue;
+      request.params = Object.fromEntries(names.map((name, i) => [name, decodeSegment(match[i + 1]!)]));
+      return byMethod.get(method);
+    }
     for (const [prefix, byMethod] of this.#prefixes) {
       if (path.startsWith(prefix)) return byMethod.get(method);
     }
@@ -77,6 +101,15 @@ export class WebRouter implements Router {
     if (type !== 'application/x-www-form-urlencoded') return undefined;
     const text = await readText(request.raw, body.limit);
     return body.kind === 'form' ? text : new URLSearchParams(text);
+  }
+}
+
+/** A path parameter decoded as Fastify decodes it; a malformed escape is the client's error. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch (cause) {
+    throw new GatehouseError('invalid_path', { cause, detail: 'malformed percent-encoding in a parameter' });
   }
 }
 

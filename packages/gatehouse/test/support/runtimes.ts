@@ -5,7 +5,9 @@
  * its own shared session store: Redis on Node, Durable Objects on Workers), so one suite can run its
  * cases against each.
  */
+import { fileURLToPath } from 'node:url';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
+import { summaryExtension } from '../fixtures/summary-extension.js';
 import { freePort, stackParts, startStack, type StackOptions, type StackParts } from './stack.js';
 import { REDIS_URL, testPrefix } from './redis.js';
 import { startLambdaBridge, type LambdaBridge } from './lambda.js';
@@ -21,24 +23,36 @@ export interface RuntimeStack extends Omit<StackParts, 'port'> {
   close(): Promise<void>;
 }
 
+/** The extensions every runtime serves (fixtures/summary-extension.ts), calling the upstream as "orders". */
+const EXTENSIONS_MODULE = fileURLToPath(new URL('../fixtures/summary-extension.ts', import.meta.url));
+function withOrders(config: GatehouseConfigInput): GatehouseConfigInput {
+  const upstream = new URL(config.routes![0]!.upstream).origin;
+  return { ...config, upstreams: { orders: { url: upstream }, ...config.upstreams } };
+}
+
 export async function startRuntimeStack(runtime: RuntimeName, options: StackOptions = {}): Promise<RuntimeStack> {
+  const gatehouse = (d: GatehouseConfigInput) => withOrders(options.gatehouse ? options.gatehouse(d) : d);
   if (runtime === 'node') {
     // Several instances share sessions through Redis, as in production.
     const stack = await startStack({
       ...options,
-      gatehouse: (d) => inRedis(options.gatehouse ? options.gatehouse(d) : d),
+      gatehouse: (d) => inRedis(gatehouse(d)),
+      extensions: [summaryExtension],
     });
     return { ...stack, runtime, peer: async () => (await stack.peer()).url };
   }
-  const parts = await stackParts(options);
+  const parts = await stackParts({ ...options, gatehouse });
   if (runtime === 'lambda') return onLambda(parts);
   const config = forWorkers(parts.config);
-  const worker = await startWorker({ port: parts.port, peerPort: await freePort(), config }).catch(
-    async (error: unknown) => {
-      await Promise.all([parts.idp.close(), parts.upstream.close()]);
-      throw error;
-    },
-  );
+  const worker = await startWorker({
+    port: parts.port,
+    peerPort: await freePort(),
+    config,
+    extensions: EXTENSIONS_MODULE,
+  }).catch(async (error: unknown) => {
+    await Promise.all([parts.idp.close(), parts.upstream.close()]);
+    throw error;
+  });
   return {
     ...parts,
     config,
@@ -55,7 +69,7 @@ export async function startRuntimeStack(runtime: RuntimeName, options: StackOpti
 async function onLambda(parts: StackParts): Promise<RuntimeStack> {
   const { server: _server, admin: _admin, ...rest } = inRedis(parts.config);
   const config = { ...rest };
-  const options = { config: JSON.stringify(config), env: {}, write: () => {} };
+  const options = { config: JSON.stringify(config), env: {}, write: () => {}, extensions: [summaryExtension] };
   const bridge = await startLambdaBridge('function-url-streaming', { ...options, port: parts.port });
   const peers: LambdaBridge[] = [];
   return {

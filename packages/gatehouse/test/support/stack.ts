@@ -139,6 +139,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async peer(change = (c: GatehouseConfigInput) => c) {
       const peer = await createGatehouse(
         change({ ...config, server: { ...config.server, port: 0 }, admin: { ...config.admin, port: 0 } }),
+        { extensions: options.extensions },
       );
       peers.push(peer);
       const { url } = await peer.listen();

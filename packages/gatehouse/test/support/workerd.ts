@@ -36,19 +36,25 @@ export interface WorkerSetup {
   vars?: Record<string, string>;
   /** A folder served as the Worker's static assets (ASSETS). */
   assets?: string;
+  /** A module whose default export is a list of extensions, bundled into the Worker. */
+  extensions?: string;
 }
 
-let bundled: Promise<string> | undefined;
+const bundles = new Map<string, Promise<string>>();
 
-/** The Worker script, built once per test process: `gatehouse/cloudflare` with a default export. */
-function bundle(): Promise<string> {
+/** The Worker script, built once per test process and extensions module: `gatehouse/cloudflare` with a default export. */
+function bundle(extensions?: string): Promise<string> {
+  let bundled = bundles.get(extensions ?? '');
   bundled ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-worker-'));
     const entry = join(dir, 'entry.ts');
     writeFileSync(
       entry,
       `import { createWorker, GatehouseSessions } from ${JSON.stringify(CLOUDFLARE_ENTRY)};\n` +
-        'export default createWorker();\nexport { GatehouseSessions };\n',
+        (extensions
+          ? `import extensions from ${JSON.stringify(extensions)};\nexport default createWorker({ extensions });\n`
+          : 'export default createWorker();\n') +
+        'export { GatehouseSessions };\n',
     );
     const out = join(dir, 'worker.mjs');
     await build({
@@ -64,11 +70,12 @@ function bundle(): Promise<string> {
     });
     return out;
   })();
+  bundles.set(extensions ?? '', bundled);
   return bundled;
 }
 
 export async function startWorker(setup: WorkerSetup): Promise<RunningWorker> {
-  const script = await bundle();
+  const script = await bundle(setup.extensions);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-workerd-'));
   copyFileSync(script, join(dir, 'worker.mjs')); // workerd embeds files relative to its configuration
   const text = (name: string, value: string) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`;
