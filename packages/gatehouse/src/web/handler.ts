@@ -104,17 +104,24 @@ export class FetchGatehouse {
       throw new GatehouseError('not_found');
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') throw new GatehouseError('not_found');
-    let file = await assets.fetch(
-      new Request(request.raw.url, { method: request.method, headers: request.raw.headers }),
-    );
-    if (file.status === 404 && isDeepLink(request, this.config.basePath)) {
-      file = await assets.fetch(new URL(`/${this.config.static.index}`, request.raw.url).href);
+    const path = request.url.split('?', 1)[0]!;
+    // Dotfiles (.env, .git/...) are never part of the app, even when uploaded with it: missing, as on Node.
+    const hidden = path.split('/').some((segment) => segment.startsWith('.'));
+    // The browser's headers go along (If-None-Match: a revalidated page is a 304, deep links included).
+    const asset = (url: string) =>
+      assets.fetch(new Request(url, { method: request.method, headers: request.raw.headers }));
+    let file = hidden ? undefined : await asset(request.raw.url);
+    let fallback = false;
+    if ((!file || file.status === 404) && isDeepLink(request, this.config.basePath)) {
+      file = await asset(new URL(`/${this.config.static.index}`, request.raw.url).href);
+      fallback = true;
     }
-    if (file.status === 404) throw new GatehouseError('not_found');
+    if (!file || file.status === 404) throw new GatehouseError('not_found');
     const headers = new Headers(file.headers);
     for (const [name, value] of reply.toResponse().headers) headers.set(name, value);
-    const path = request.url.split('?', 1)[0]!;
-    const hashed = file.status === 200 && this.config.static.immutable.some((prefix) => path.startsWith(prefix));
+    // Only a hashed file itself is immutable: index.html answering a deep link under its folder is not.
+    const hashed =
+      file.status === 200 && !fallback && this.config.static.immutable.some((prefix) => path.startsWith(prefix));
     headers.set('cache-control', hashed ? IMMUTABLE : REVALIDATE);
     headers.set('x-content-type-options', 'nosniff');
     return new Response(file.body, { status: file.status, headers });

@@ -30,8 +30,18 @@ function withOrders(config: GatehouseConfigInput): GatehouseConfigInput {
   return { ...config, upstreams: { orders: { url: upstream }, ...config.upstreams } };
 }
 
-export async function startRuntimeStack(runtime: RuntimeName, options: StackOptions = {}): Promise<RuntimeStack> {
-  const gatehouse = (d: GatehouseConfigInput) => withOrders(options.gatehouse ? options.gatehouse(d) : d);
+export interface RuntimeStackOptions extends StackOptions {
+  /** An SPA build to serve: the static root on Node, the Worker's static assets on workerd. */
+  spa?: string;
+}
+
+export async function startRuntimeStack(
+  runtime: RuntimeName,
+  options: RuntimeStackOptions = {},
+): Promise<RuntimeStack> {
+  const spa = (d: GatehouseConfigInput) =>
+    options.spa && runtime === 'node' ? { ...d, static: { ...d.static, root: options.spa } } : d;
+  const gatehouse = (d: GatehouseConfigInput) => spa(withOrders(options.gatehouse ? options.gatehouse(d) : d));
   if (runtime === 'node') {
     // Several instances share sessions through Redis, as in production.
     const stack = await startStack({
@@ -49,6 +59,7 @@ export async function startRuntimeStack(runtime: RuntimeName, options: StackOpti
     peerPort: await freePort(),
     config,
     extensions: EXTENSIONS_MODULE,
+    assets: options.spa,
   }).catch(async (error: unknown) => {
     await Promise.all([parts.idp.close(), parts.upstream.close()]);
     throw error;
@@ -57,7 +68,10 @@ export async function startRuntimeStack(runtime: RuntimeName, options: StackOpti
     ...parts,
     config,
     runtime,
-    peer: async () => worker.peerUrl,
+    peer: async () => {
+      if (!worker.peerUrl) throw new Error('no second instance beside static assets');
+      return worker.peerUrl;
+    },
     close: async () => {
       await worker.stop();
       await Promise.all([parts.idp.close(), parts.upstream.close()]);

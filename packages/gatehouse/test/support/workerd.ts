@@ -2,25 +2,32 @@
  * Gatehouse as a Cloudflare Worker in real workerd (the runtime Cloudflare runs, from the `workerd`
  * npm package): the Worker bundled from src/cloudflare with esbuild as wrangler would, its
  * configuration in the GATEHOUSE_CONFIG variable, sessions in GatehouseSessions Durable Objects (in
- * memory), the SPA from a folder as Workers static assets would serve it, and every fetch() to the
- * provider and upstreams going out over this machine's network.
+ * memory), and every fetch() to the provider and upstreams going out over this machine's network.
+ * With an SPA build, the Worker runs under Miniflare instead (wrangler's local runtime, workerd
+ * inside), whose static assets are Cloudflare's own asset server: content types, ETags, HTML
+ * handling and the Worker-first routing of `run_worker_first`.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { Miniflare } from 'miniflare';
 
 const workerd: { default: string; compatibilityDate: string } = createRequire(import.meta.url)('workerd');
+/** Miniflare's own workerd (it pins one), which may be older than ours. */
+const MINIFLARE_WORKERD: { compatibilityDate: string } = createRequire(
+  createRequire(import.meta.url).resolve('miniflare'),
+)('workerd');
 const CLOUDFLARE_ENTRY = fileURLToPath(new URL('../../src/cloudflare/index.ts', import.meta.url));
 
 export interface RunningWorker {
   url: string;
-  /** A second instance of the same Worker (its own isolate, its own memory), sharing the Durable Objects. */
-  peerUrl: string;
+  /** A second instance of the same Worker (its own isolate, its own memory), sharing the Durable Objects; not with an SPA. */
+  peerUrl?: string;
   /** What the Worker wrote to its console (JSON log lines, errors). */
   output(): string;
   stop(): Promise<void>;
@@ -34,7 +41,7 @@ export interface WorkerSetup {
   config: unknown;
   /** More vars (the `${NAME}`s the configuration names). */
   vars?: Record<string, string>;
-  /** A folder served as the Worker's static assets (ASSETS). */
+  /** A folder served as the Worker's static assets (ASSETS), run_worker_first as docs/deploy-cloudflare.md configures it. */
   assets?: string;
   /** A module whose default export is a list of extensions, bundled into the Worker. */
   extensions?: string;
@@ -76,6 +83,7 @@ function bundle(extensions?: string): Promise<string> {
 
 export async function startWorker(setup: WorkerSetup): Promise<RunningWorker> {
   const script = await bundle(setup.extensions);
+  if (setup.assets) return withAssets(setup, script);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-workerd-'));
   copyFileSync(script, join(dir, 'worker.mjs')); // workerd embeds files relative to its configuration
   const text = (name: string, value: string) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`;
@@ -83,7 +91,6 @@ export async function startWorker(setup: WorkerSetup): Promise<RunningWorker> {
     text('GATEHOUSE_CONFIG', JSON.stringify(setup.config)),
     ...Object.entries(setup.vars ?? {}).map(([name, value]) => text(name, value)),
     '(name = "GATEHOUSE_SESSIONS", durableObjectNamespace = "GatehouseSessions")',
-    ...(setup.assets ? ['(name = "ASSETS", service = "assets")'] : []),
   ];
   writeFileSync(
     join(dir, 'config.capnp'),
@@ -93,7 +100,6 @@ const config :Workerd.Config = (
     (name = "gatehouse", worker = .gatehouse),
     (name = "gatehouse-peer", worker = .peer),
     (name = "network", network = (allow = ["public", "private", "local"])),
-    ${setup.assets ? `(name = "assets", disk = (path = ${JSON.stringify(setup.assets)}, writable = false)),` : ''}
   ],
   sockets = [
     (name = "http", address = "127.0.0.1:${setup.port}", http = (), service = "gatehouse"),
@@ -149,4 +155,31 @@ const peer :Workerd.Worker = (
       await exited;
     },
   };
+}
+
+/** Under Miniflare, with Cloudflare's asset server in front as Workers static assets deploy it. */
+async function withAssets(setup: WorkerSetup, script: string): Promise<RunningWorker> {
+  let output = '';
+  const miniflare = new Miniflare({
+    // Listed, not located: Miniflare's module walker refuses the bundle's dynamic import() (extension modules).
+    modules: [{ type: 'ESModule', path: script }],
+    modulesRoot: dirname(script),
+    compatibilityDate: MINIFLARE_WORKERD.compatibilityDate,
+    compatibilityFlags: ['nodejs_compat'],
+    bindings: { GATEHOUSE_CONFIG: JSON.stringify(setup.config), ...setup.vars },
+    durableObjects: { GATEHOUSE_SESSIONS: 'GatehouseSessions' },
+    assets: {
+      directory: setup.assets!,
+      binding: 'ASSETS',
+      routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true },
+    },
+    host: '127.0.0.1',
+    port: setup.port,
+    handleRuntimeStdio(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) {
+      stdout.on('data', (chunk: Buffer) => (output += String(chunk)));
+      stderr.on('data', (chunk: Buffer) => (output += String(chunk)));
+    },
+  });
+  const url = new URL(await miniflare.ready).origin;
+  return { url, output: () => output, stop: () => miniflare.dispose() };
 }
