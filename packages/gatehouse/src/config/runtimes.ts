@@ -68,11 +68,6 @@ const RULES: Record<Exclude<Runtime, 'node'>, Rule[]> = {
   lambda: [
     ...NO_LISTENER,
     { path: 'session.memory', why: 'a Lambda instance\'s memory is not a session store: use "redis" or "cookie"' },
-    {
-      path: 'session.store',
-      refused: (v) => v === 'durable-object',
-      why: 'Durable Objects are Cloudflare\'s: use "redis" or "cookie"',
-    },
   ],
 };
 
@@ -96,7 +91,8 @@ export function runtimeProblems(document: unknown, runtime: Runtime): string[] {
   }
   const store = (document as { session?: { store?: unknown } } | undefined)?.session?.store;
   if (runtime !== 'node' && !STORES[runtime].includes(store as string)) {
-    problems.push(`session.store: on ${name}, choose ${STORES[runtime].map((s) => `"${s}"`).join(' or ')}`);
+    const named = store === undefined ? '' : `${JSON.stringify(store)} is not on ${name}: `;
+    problems.push(`session.store: ${named}choose ${STORES[runtime].map((s) => `"${s}"`).join(' or ')}`);
   } else if (runtime === 'node' && store === 'durable-object') {
     problems.push('session.store: "durable-object" is for Cloudflare Workers: use "memory", "redis" or "cookie"');
   }
