@@ -15,6 +15,13 @@ export interface GatehouseClientOptions {
    * and throws `SessionEndedError`; `login` also starts a new sign-in that returns to this page.
    */
   onSessionEnded?: 'event' | 'login';
+  /**
+   * Sends `x-amz-content-sha256` (the body's SHA-256, hex) with every request that may carry a body.
+   * CloudFront's origin access control needs it in front of a Lambda function URL, which refuses
+   * unsigned bodies (docs/deploy-lambda.md). Bodies must then be strings, bytes, Blobs or
+   * URLSearchParams: a stream or FormData cannot be hashed before it is sent.
+   */
+  contentSha256?: boolean;
   /** Overrides for tests or unusual hosts. */
   fetch?: typeof fetch;
   navigate?: (url: string) => void;
@@ -58,6 +65,7 @@ export class GatehouseClient extends EventTarget {
   private readonly onSessionEndedMode: 'event' | 'login';
   private readonly fetchImpl: typeof fetch;
   private readonly navigate: (url: string) => void;
+  private readonly contentSha256: boolean;
 
   constructor(options: GatehouseClientOptions = {}) {
     super();
@@ -67,6 +75,7 @@ export class GatehouseClient extends EventTarget {
     // Bound: calling window.fetch with another `this` throws "Illegal invocation".
     this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.navigate = options.navigate ?? ((url) => window.location.assign(url));
+    this.contentSha256 = options.contentSha256 ?? false;
   }
 
   /** Leaves the page for the provider's sign-in; comes back to `returnTo` (default: this page). */
@@ -145,6 +154,10 @@ export class GatehouseClient extends EventTarget {
     const url = sameOriginUrl(path);
     const headers = new Headers(init.headers);
     headers.set(this.csrfHeader, '1');
+    const method = (init.method ?? 'GET').toUpperCase();
+    if (this.contentSha256 && method !== 'GET' && method !== 'HEAD') {
+      headers.set('x-amz-content-sha256', await sha256Hex(init.body));
+    }
     try {
       return await this.fetchImpl(url, { ...init, headers, credentials: 'same-origin' });
     } catch (error) {
@@ -154,6 +167,16 @@ export class GatehouseClient extends EventTarget {
       });
     }
   }
+}
+
+/** The hex SHA-256 of a body, as the request will send it. */
+async function sha256Hex(body: RequestInit['body']): Promise<string> {
+  if (body instanceof ReadableStream || body instanceof FormData) {
+    throw new TypeError('contentSha256: a stream or FormData body cannot be hashed before it is sent');
+  }
+  const bytes = await new Response(body ?? '').arrayBuffer();
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 export function createGatehouseClient(options?: GatehouseClientOptions): GatehouseClient {

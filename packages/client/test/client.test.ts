@@ -4,6 +4,7 @@
  * demo provider and API.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
@@ -111,6 +112,31 @@ describe('@gatehouse/client in a real browser', { skip: browserUnavailable() }, 
       `return client.fetchJson('/api/orders', { method: 'POST', json: { sku: 'MG-07', quantity: 1 } });`,
     );
     assert.deepEqual(created, { received: { sku: 'MG-07', quantity: 1 }, customerId: 'alice' });
+  });
+
+  it('hashes every body for CloudFront in front of a Lambda function URL when asked (contentSha256)', async () => {
+    const result = await inPage<{ sent: Record<string, string | null>; refused: string }>(
+      `
+      const sent = {};
+      const spy = sdk.createGatehouseClient({ contentSha256: true, fetch: (url, init) => {
+        sent[init.method ?? 'GET'] = new Headers(init.headers).get('x-amz-content-sha256');
+        return fetch(url, init);
+      } });
+      await spy.fetchJson('/api/orders', { method: 'POST', json: { sku: 'MG-07', quantity: 1 } });
+      await spy.fetch('/api/orders', { method: 'DELETE' });
+      await spy.fetch('/api/orders');
+      const refused = await spy.fetch('/api/orders', { method: 'PUT', body: new ReadableStream() })
+        .then(() => 'sent', (e) => e.name);
+      return { sent, refused };
+    `,
+    );
+    const hex = (text: string) => createHash('sha256').update(text).digest('hex');
+    assert.deepEqual(result.sent, {
+      POST: hex(JSON.stringify({ sku: 'MG-07', quantity: 1 })),
+      DELETE: hex(''),
+      GET: null,
+    });
+    assert.equal(result.refused, 'TypeError');
   });
 
   it('fetch() resolves error statuses; fetchJson() throws HttpError with the JSON error code', async () => {

@@ -20,8 +20,8 @@ import { FetchGatehouse, type StaticFiles } from '../web/handler.js';
 import { DurableObjectStore, type SessionsNamespace } from './durable-store.js';
 
 export interface GatehouseEnv {
-  /** The configuration document (YAML or JSON), as for the Node server. */
-  GATEHOUSE_CONFIG: string;
+  /** The configuration document (YAML or JSON), as for the Node server, unless given to createWorker. */
+  GATEHOUSE_CONFIG?: string;
   /** The GatehouseSessions binding, for session.store "durable-object". */
   GATEHOUSE_SESSIONS?: SessionsNamespace;
   /** Workers static assets: the SPA build. */
@@ -30,6 +30,11 @@ export interface GatehouseEnv {
 }
 
 export interface WorkerOptions {
+  /**
+   * The configuration document itself, e.g. a YAML file bundled with the Worker (a Text module
+   * rule in wrangler.toml); default: the GATEHOUSE_CONFIG variable. A variable holds at most 5 KB.
+   */
+  config?: string;
   /** Where log lines go (default: the console, which Workers Logs collects). */
   write?: (line: string) => void;
   /** Extensions, given as code: a Worker is one bundle and loads no modules from files. */
@@ -63,10 +68,11 @@ export function createWorker(options: WorkerOptions = {}): {
 }
 
 async function start(env: GatehouseEnv, options: WorkerOptions): Promise<FetchGatehouse> {
-  if (typeof env.GATEHOUSE_CONFIG !== 'string') {
+  const text = options.config ?? env.GATEHOUSE_CONFIG;
+  if (typeof text !== 'string') {
     throw new ConfigError(['GATEHOUSE_CONFIG: the Worker has no such variable (wrangler.toml [vars])']);
   }
-  const config = loadRuntimeConfig(env.GATEHOUSE_CONFIG, 'cloudflare', env);
+  const config = loadRuntimeConfig(text, 'cloudflare', env, options.config ? 'the bundled configuration' : undefined);
   if (config.session.store === 'durable-object' && !env.GATEHOUSE_SESSIONS) {
     throw new ConfigError(['session.store: "durable-object" needs the GATEHOUSE_SESSIONS binding (wrangler.toml)']);
   }
