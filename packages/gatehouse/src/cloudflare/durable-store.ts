@@ -4,6 +4,7 @@
  * sealed here before they leave the Worker, as RedisStore seals them for Redis; the session's
  * object also holds its refresh lock, so a token is refreshed once across the world.
  */
+import { createHash } from 'node:crypto';
 import { Aead } from '../session/aead.js';
 import type { SessionData } from '../session/session.js';
 import { indexKeys, queryKey, type SessionQuery, type SessionStore } from '../session/store.js';
@@ -86,8 +87,14 @@ export class DurableObjectStore implements SessionStore {
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 
+  /**
+   * An object by name. Session keys are hashes already (SessionManager); index and one-time names
+   * (a user's sub, a provider session id, a login state) are hashed, as RedisStore does, so no
+   * object is named after a user.
+   */
   #object(kind: 's' | 'i' | 'u', name: string): Stub {
-    return this.namespace.get(this.namespace.idFromName(`${kind}:${name}`));
+    const hashed = kind === 's' ? name : createHash('sha256').update(name).digest('base64url');
+    return this.namespace.get(this.namespace.idFromName(`${kind}:${hashed}`));
   }
 
   #seal(key: string, data: SessionData): Uint8Array {

@@ -37,32 +37,40 @@ export interface WorkerSetup {
   port: number;
   /** The second instance's port. */
   peerPort: number;
-  /** The configuration document, as the GATEHOUSE_CONFIG variable holds it. */
-  config: unknown;
+  /** The configuration document, as the GATEHOUSE_CONFIG variable holds it (unless the entry bundles its own). */
+  config?: unknown;
   /** More vars (the `${NAME}`s the configuration names). */
   vars?: Record<string, string>;
   /** A folder served as the Worker's static assets (ASSETS), run_worker_first as docs/deploy-cloudflare.md configures it. */
   assets?: string;
   /** A module whose default export is a list of extensions, bundled into the Worker. */
   extensions?: string;
+  /** A Worker entry of one's own (e.g. examples/cloudflare/worker.ts) instead of the default one. */
+  entry?: string;
 }
 
 const bundles = new Map<string, Promise<string>>();
 
-/** The Worker script, built once per test process and extensions module: `gatehouse/cloudflare` with a default export. */
-function bundle(extensions?: string): Promise<string> {
-  let bundled = bundles.get(extensions ?? '');
+/**
+ * The Worker script, built once per test process and entry: `gatehouse/cloudflare` with a default
+ * export (and the extensions module, if any), or the given entry, bundled as wrangler would
+ * (`gatehouse/cloudflare` from this checkout, YAML as text).
+ */
+function bundle(extensions?: string, given?: string): Promise<string> {
+  const id = `${extensions ?? ''}|${given ?? ''}`;
+  let bundled = bundles.get(id);
   bundled ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-worker-'));
-    const entry = join(dir, 'entry.ts');
-    writeFileSync(
-      entry,
-      `import { createWorker, GatehouseSessions } from ${JSON.stringify(CLOUDFLARE_ENTRY)};\n` +
-        (extensions
-          ? `import extensions from ${JSON.stringify(extensions)};\nexport default createWorker({ extensions });\n`
-          : 'export default createWorker();\n') +
-        'export { GatehouseSessions };\n',
-    );
+    const entry = given ?? join(dir, 'entry.ts');
+    if (!given)
+      writeFileSync(
+        entry,
+        `import { createWorker, GatehouseSessions } from ${JSON.stringify(CLOUDFLARE_ENTRY)};\n` +
+          (extensions
+            ? `import extensions from ${JSON.stringify(extensions)};\nexport default createWorker({ extensions });\n`
+            : 'export default createWorker();\n') +
+          'export { GatehouseSessions };\n',
+      );
     const out = join(dir, 'worker.mjs');
     await build({
       entryPoints: [entry],
@@ -72,23 +80,25 @@ function bundle(extensions?: string): Promise<string> {
       mainFields: ['module', 'main'],
       conditions: ['workerd', 'worker', 'import'],
       external: ['node:*', 'cloudflare:*'],
+      alias: { 'gatehouse/cloudflare': CLOUDFLARE_ENTRY },
+      loader: { '.yaml': 'text' },
       outfile: out,
       logLevel: 'error',
     });
     return out;
   })();
-  bundles.set(extensions ?? '', bundled);
+  bundles.set(id, bundled);
   return bundled;
 }
 
 export async function startWorker(setup: WorkerSetup): Promise<RunningWorker> {
-  const script = await bundle(setup.extensions);
+  const script = await bundle(setup.extensions, setup.entry);
   if (setup.assets) return withAssets(setup, script);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-workerd-'));
   copyFileSync(script, join(dir, 'worker.mjs')); // workerd embeds files relative to its configuration
   const text = (name: string, value: string) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`;
   const bindings = [
-    text('GATEHOUSE_CONFIG', JSON.stringify(setup.config)),
+    ...(setup.config === undefined ? [] : [text('GATEHOUSE_CONFIG', JSON.stringify(setup.config))]),
     ...Object.entries(setup.vars ?? {}).map(([name, value]) => text(name, value)),
     '(name = "GATEHOUSE_SESSIONS", durableObjectNamespace = "GatehouseSessions")',
   ];
@@ -166,7 +176,7 @@ async function withAssets(setup: WorkerSetup, script: string): Promise<RunningWo
     modulesRoot: dirname(script),
     compatibilityDate: MINIFLARE_WORKERD.compatibilityDate,
     compatibilityFlags: ['nodejs_compat'],
-    bindings: { GATEHOUSE_CONFIG: JSON.stringify(setup.config), ...setup.vars },
+    bindings: { ...(setup.config === undefined ? {} : { GATEHOUSE_CONFIG: JSON.stringify(setup.config) }), ...setup.vars },
     durableObjects: { GATEHOUSE_SESSIONS: 'GatehouseSessions' },
     assets: {
       directory: setup.assets!,

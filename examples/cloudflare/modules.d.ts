@@ -1,0 +1,5 @@
+// wrangler bundles *.yaml as text (the Text rule in wrangler.toml).
+declare module '*.yaml' {
+  const text: string;
+  export default text;
+}
