@@ -26,10 +26,11 @@ function lambdaConfig(parts: StackParts): object {
 
 describe('the Lambda handler behind each event source', { skip }, () => {
   let parts: StackParts;
+  let config: string;
   const bridges = new Map<EventSource, LambdaBridge>();
   before(async () => {
     parts = await stackParts();
-    const config = JSON.stringify(lambdaConfig(parts));
+    config = JSON.stringify(lambdaConfig(parts));
     const sources: EventSource[] = ['function-url-streaming', 'function-url', 'alb-multi-value', 'alb'];
     for (const source of sources) {
       // Each source at its own address; the provider knows only the first as the redirect URI, so the
@@ -41,6 +42,12 @@ describe('the Lambda handler behind each event source', { skip }, () => {
       if (req.url!.startsWith('/orders/echo-bytes')) {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         return void res.end(parts.upstream.received.at(-1)!.bytes);
+      }
+      if (req.url!.startsWith('/orders/big-chunked')) {
+        // No Content-Length: the size is only known as the bytes arrive.
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        for (let i = 0; i < 8; i++) res.write(Buffer.alloc(1024 * 1024, 7));
+        return void res.end();
       }
       if (req.url!.startsWith('/orders/big')) {
         const size = Number(new URL(req.url!, 'http://x').searchParams.get('mb')) * 1024 * 1024;
@@ -62,10 +69,11 @@ describe('the Lambda handler behind each event source', { skip }, () => {
     assert.equal(callback.status, 302, callback.body);
     return browser.jar.getCookieString(parts.app);
   }
+  const apiHeaders = (cookie: string) => ({ cookie, 'x-csrf': '1', 'sec-fetch-site': 'same-origin' });
   const call = (source: EventSource, path: string, cookie: string, init: RequestInit = {}) =>
     fetch(`${bridges.get(source)!.url}${path}`, {
       ...init,
-      headers: { cookie, 'x-csrf': '1', 'sec-fetch-site': 'same-origin', ...(init.headers as object) },
+      headers: { ...apiHeaders(cookie), ...(init.headers as object) },
     });
 
   it('passes binary bodies both ways byte for byte, on every source', async () => {
@@ -96,6 +104,26 @@ describe('the Lambda handler behind each event source', { skip }, () => {
     const streamed = await call('function-url-streaming', '/api/orders/big?mb=8', cookie);
     assert.equal(streamed.status, 200);
     assert.equal((await streamed.arrayBuffer()).byteLength, 8 * 1024 * 1024);
+  });
+
+  it('refuses a streamed answer past the streaming limit: 502 when its length is known, a broken answer when not', async () => {
+    const cookie = await signedInCookie();
+    const capped = await startLambdaBridge('function-url-streaming', {
+      config,
+      env: {},
+      write: () => {},
+      maxStreamedBytes: 4 * 1024 * 1024,
+    });
+    try {
+      const known = await fetch(`${capped.url}/api/orders/big?mb=8`, { headers: apiHeaders(cookie) });
+      assert.equal(known.status, 502);
+      assert.equal((await known.json()).error, 'response_too_large');
+      const unknown = await fetch(`${capped.url}/api/orders/big-chunked`, { headers: apiHeaders(cookie) });
+      assert.equal(unknown.status, 200, 'the answer had begun');
+      await assert.rejects(unknown.arrayBuffer(), 'the body ends broken, not complete-looking');
+    } finally {
+      await capped.stop();
+    }
   });
 
   it('refuses rather than drops cookies on a load balancer without multi-value headers', async () => {

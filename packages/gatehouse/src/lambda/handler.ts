@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ConfigError } from '../config/load.js';
 import { loadRuntimeConfig } from '../config/runtimes.js';
@@ -25,7 +25,15 @@ import { createStore } from '../session/create-store.js';
 import type { RedisStore } from '../session/redis-store.js';
 import { consoleLog } from '../web/console-log.js';
 import { FetchGatehouse } from '../web/handler.js';
-import { isAlbEvent, requestOf, resultOf, type AlbResult, type HttpApiResult, type LambdaHttpEvent } from './events.js';
+import {
+  isAlbEvent,
+  refusal,
+  requestOf,
+  resultOf,
+  type AlbResult,
+  type HttpApiResult,
+  type LambdaHttpEvent,
+} from './events.js';
 import { secretsFromExtension } from './secrets.js';
 
 export interface LambdaOptions {
@@ -37,7 +45,12 @@ export interface LambdaOptions {
   write?: (line: string) => void;
   /** Extensions, given as code (bundled with the function). */
   extensions?: readonly Extension[];
+  /** The largest streamed answer, in bytes: AWS's 200 MiB by default; lower it to cap what one call may cost. */
+  maxStreamedBytes?: number;
 }
+
+/** What a streaming function URL carries at most (AWS: 200 MB; the first 6 MB at full speed, then 2 MB/s). */
+const STREAMED_LIMIT = 200 * 1024 * 1024;
 
 /** The answer to one event: the Response Gatehouse gives, or the 500 it gives when it cannot start. */
 type Answer = (event: LambdaHttpEvent) => Promise<Response>;
@@ -95,7 +108,13 @@ export function createStreamingHandler(options: LambdaOptions = {}): unknown {
   return runtime.streamifyResponse(async (event, responseStream) => {
     const lambdaEvent = event as LambdaHttpEvent;
     if (isAlbEvent(lambdaEvent)) throw new Error('load balancers do not stream: use createHandler()');
-    const response = await answer(lambdaEvent);
+    const limit = options.maxStreamedBytes ?? STREAMED_LIMIT;
+    let response = await answer(lambdaEvent);
+    // Known to be too large: a clear error now rather than an answer the platform would cut short.
+    if (Number(response.headers.get('content-length') ?? 0) > limit) {
+      await response.body?.cancel().catch(() => {});
+      response = refusal(response, tooLarge(limit));
+    }
     const headers: Record<string, string> = {};
     response.headers.forEach((value, name) => {
       if (name !== 'set-cookie') headers[name] = value;
@@ -103,7 +122,24 @@ export function createStreamingHandler(options: LambdaOptions = {}): unknown {
     const metadata = { statusCode: response.status, headers, cookies: response.headers.getSetCookie() };
     const stream = runtime.HttpResponseStream.from(responseStream, metadata);
     if (!response.body) return void stream.end();
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), stream);
+    // Of unknown length and growing past the limit: the stream fails, so the client sees a broken
+    // answer (no final chunk), never a complete-looking one.
+    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), capped(limit), stream);
+  });
+}
+
+function tooLarge(limit: number): GatehouseError {
+  return new GatehouseError('response_too_large', { detail: `answer over ${limit} bytes, the streaming limit` });
+}
+
+/** Passes bytes through until `limit`, then fails. */
+function capped(limit: number): Transform {
+  let size = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      done(size > limit ? tooLarge(limit) : null, size > limit ? undefined : chunk);
+    },
   });
 }
 

@@ -62,8 +62,10 @@ export async function startLambdaBridge(
       events.push(event);
       await invoke(event, response);
     } catch (error) {
-      // What the function URL service answers when the function fails.
-      if (!response.headersSent) response.writeHead(502, { 'content-type': 'application/json' });
+      // What the function URL service does when the function fails: a 502 before the answer began,
+      // a broken connection (no final chunk) after.
+      if (response.headersSent) return void response.destroy();
+      response.writeHead(502, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ Message: `function error: ${(error as Error).message}` }));
     }
   });
