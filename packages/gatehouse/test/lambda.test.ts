@@ -188,12 +188,14 @@ describe('the client address of an event', () => {
 describe('the Lambda handler at a cold start', { skip }, () => {
   let parts: StackParts;
   let extension: Server;
+  let extensionDown = false;
   const asked: string[] = [];
   before(async () => {
     parts = await stackParts();
     // The AWS Parameters and Secrets Lambda Extension's local endpoint, standing in for Secrets Manager.
     extension = createServer((req, res) => {
       asked.push(`${req.url} ${req.headers['x-aws-parameters-secrets-token']}`);
+      if (extensionDown) return void res.writeHead(400).end('{"message":"not ready"}');
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ SecretString: JSON.stringify({ CLIENT_SECRET: parts.clientSecret }) }));
     });
@@ -226,6 +228,30 @@ describe('the Lambda handler at a cold start', { skip }, () => {
         `/secretsmanager/get?secretId=${encodeURIComponent(env.GATEHOUSE_SECRETS_ID)} session-token`,
       ]);
     } finally {
+      await bridge.stop();
+    }
+  });
+
+  it('answers 500 while the secret cannot be read, says why in the log, and starts once it can', async () => {
+    const lines: string[] = [];
+    const env = {
+      GATEHOUSE_SECRETS_ID: 'gatehouse',
+      PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String((extension.address() as AddressInfo).port),
+    };
+    const config = lambdaConfig(parts) as { oidc: object };
+    const document = JSON.stringify({ ...config, oidc: { ...config.oidc, clientSecret: '${CLIENT_SECRET}' } });
+    const bridge = await startLambdaBridge('function-url', { config: document, env, write: (l) => lines.push(l) });
+    try {
+      extensionDown = true;
+      const refused = await fetch(`${bridge.url}/api/auth/user`);
+      assert.equal(refused.status, 500);
+      assert.deepEqual(await refused.json(), { error: 'server_error', message: 'Something went wrong.' });
+      assert.match(lines.join('\n'), /GATEHOUSE_SECRETS_ID: the secrets extension answered 400/);
+      extensionDown = false;
+      const started = await fetch(`${bridge.url}/api/auth/user`);
+      assert.equal(started.status, 401, 'the next invocation starts: signed out, not broken');
+    } finally {
+      extensionDown = false;
       await bridge.stop();
     }
   });
