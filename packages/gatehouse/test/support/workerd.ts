@@ -176,7 +176,10 @@ async function withAssets(setup: WorkerSetup, script: string): Promise<RunningWo
     modulesRoot: dirname(script),
     compatibilityDate: MINIFLARE_WORKERD.compatibilityDate,
     compatibilityFlags: ['nodejs_compat'],
-    bindings: { ...(setup.config === undefined ? {} : { GATEHOUSE_CONFIG: JSON.stringify(setup.config) }), ...setup.vars },
+    bindings: {
+      ...(setup.config === undefined ? {} : { GATEHOUSE_CONFIG: JSON.stringify(setup.config) }),
+      ...setup.vars,
+    },
     durableObjects: { GATEHOUSE_SESSIONS: 'GatehouseSessions' },
     assets: {
       directory: setup.assets!,
