@@ -15,9 +15,12 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { TestBrowser } from './support/browser.js';
 import { createTestPki, type TestPki } from './support/certificates.js';
-import { CLIENT_ID, signIn, startStack, type Stack } from './support/stack.js';
+import { redisUnavailable } from './support/redis.js';
+import { startRuntimeStack } from './support/runtimes.js';
+import { CLIENT_ID, signIn, startStack, type Stack, type StackOptions } from './support/stack.js';
 import { startVerifyingUpstream, type VerifyingUpstream } from './support/verifying-upstream.js';
 
+const skipRedis = await redisUnavailable();
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
 /** Two signing keys: an EC key in a PEM file (listed first, so it signs) and an RSA key as a JWK from the environment. */
@@ -36,7 +39,7 @@ function signingKeyFiles(): { pemFile: string; rsaJwk: string } {
 }
 
 /** Every successful token request's client assertion and the port it arrived on, as the provider saw them. */
-function recordClientAuth(stack: Stack): { assertions: string[]; mtlsPorts: number[] } {
+function recordClientAuth(stack: Pick<Stack, 'idp'>): { assertions: string[]; mtlsPorts: number[] } {
   const seen = { assertions: [] as string[], mtlsPorts: [] as number[] };
   stack.idp.provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const body = (ctx.oidc as { body?: Record<string, unknown> }).body;
@@ -170,8 +173,10 @@ describe('mutual TLS', () => {
   async function tlsStack(
     method: 'tls_client_auth' | 'self_signed_tls_client_auth',
     certificate: { certFile: string; keyFile: string },
+    runtime: 'node' | 'lambda' = 'node',
   ) {
-    const stack = await startStack({
+    const start = runtime === 'node' ? startStack : (options: StackOptions) => startRuntimeStack(runtime, options);
+    const stack = await start({
       idp: { tls: { key: pki.server.key, cert: pki.server.cert, ca: pki.ca.cert } },
       client: ({ clientSecret: _secret, ...registration }, app) => ({
         ...registration,
@@ -198,36 +203,47 @@ describe('mutual TLS', () => {
     return stack;
   }
 
-  for (const method of ['tls_client_auth', 'self_signed_tls_client_auth'] as const) {
-    it(`${method}: signs in over the mTLS endpoint aliases, and the API sees the certificate its token is bound to`, async () => {
-      const { certFile, keyFile } = method === 'tls_client_auth' ? pki.client : pki.selfSigned;
-      const stack = await tlsStack(method, { certFile, keyFile });
-      try {
-        const seen = recordClientAuth(stack);
-        const browser = new TestBrowser({ ca: pki.ca.cert });
-        const callback = await signIn(browser, stack);
-        assert.equal(callback.status, 302, callback.body);
-        const mtlsPort = Number(new URL(stack.idp.mtlsOrigin!).port);
-        assert.deepEqual(seen.mtlsPorts, [mtlsPort], 'the token request went to the mTLS alias');
-        const code = stack.idp.grants.find((g) => g.ok && g.grantType === 'authorization_code')!;
-        assert.equal(typeof (decodeJwt(code.tokens[0]!).cnf as Record<string, unknown>)['x5t#S256'], 'string');
+  // On Lambda too: the same Node code, its connections to the provider and the API through undici.
+  for (const [method, runtime] of [
+    ['tls_client_auth', 'node'],
+    ['self_signed_tls_client_auth', 'node'],
+    ['tls_client_auth', 'lambda'],
+  ] as const) {
+    it(
+      `${method} on ${runtime}: signs in over the mTLS endpoint aliases, and the API sees the certificate its token is bound to`,
+      { skip: runtime === 'lambda' && skipRedis },
+      async () => {
+        const { certFile, keyFile } = method === 'tls_client_auth' ? pki.client : pki.selfSigned;
+        const stack = await tlsStack(method, { certFile, keyFile }, runtime);
+        try {
+          const seen = recordClientAuth(stack);
+          const browser = new TestBrowser({ ca: pki.ca.cert });
+          const callback = await signIn(browser, stack);
+          assert.equal(callback.status, 302, callback.body);
+          const mtlsPort = Number(new URL(stack.idp.mtlsOrigin!).port);
+          assert.deepEqual(seen.mtlsPorts, [mtlsPort], 'the token request went to the mTLS alias');
+          const code = stack.idp.grants.find((g) => g.ok && g.grantType === 'authorization_code')!;
+          assert.equal(typeof (decodeJwt(code.tokens[0]!).cnf as Record<string, unknown>)['x5t#S256'], 'string');
 
-        const before = api.verdicts.length;
-        const response = await browser.api(`${stack.app}/api/orders/7`);
-        assert.equal(response.status, 200, response.body);
-        assert.deepEqual(
-          api.verdicts.slice(before).map((v) => v.ok),
-          [true],
-        );
-        if (method === 'self_signed_tls_client_auth') {
-          const { keys } = (await (await fetch(`${stack.app}/api/auth/jwks`)).json()) as { keys: { x5c?: string[] }[] };
-          assert.equal(keys.length, 1);
-          assert.equal(keys[0]!.x5c?.length, 1, 'the certificate is published for the provider');
+          const before = api.verdicts.length;
+          const response = await browser.api(`${stack.app}/api/orders/7`);
+          assert.equal(response.status, 200, response.body);
+          assert.deepEqual(
+            api.verdicts.slice(before).map((v) => v.ok),
+            [true],
+          );
+          if (method === 'self_signed_tls_client_auth') {
+            const { keys } = (await (await fetch(`${stack.app}/api/auth/jwks`)).json()) as {
+              keys: { x5c?: string[] }[];
+            };
+            assert.equal(keys.length, 1);
+            assert.equal(keys[0]!.x5c?.length, 1, 'the certificate is published for the provider');
+          }
+        } finally {
+          await stack.close();
         }
-      } finally {
-        await stack.close();
-      }
-    });
+      },
+    );
   }
 
   it('refuses to sign in when the provider does not accept the certificate, and stores nothing', async () => {

@@ -13,17 +13,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ConfigError } from '../config/load.js';
+import { ConfigError, type GatehouseConfig } from '../config/load.js';
 import { loadRuntimeConfig } from '../config/runtimes.js';
 import { GatehouseError } from '../errors.js';
 import { loadExtensions } from '../extensions/load.js';
 import type { Extension } from '../extensions/types.js';
-import { undiciTlsFetch } from '../node/tls-fetch.js';
 import { ClientIdentity } from '../oidc/client-identity.js';
 import { MemoryCounters } from '../security/rate-limit.js';
-import { createStore } from '../session/create-store.js';
 import type { RedisStore } from '../session/redis-store.js';
 import { consoleLog } from '../web/console-log.js';
+import { tlsFetchTransports } from '../web/fetch-transport.js';
 import { FetchGatehouse } from '../web/handler.js';
 import {
   isAlbEvent,
@@ -148,20 +147,32 @@ async function start(options: LambdaOptions): Promise<FetchGatehouse> {
   if (env.GATEHOUSE_SECRETS_ID) Object.assign(env, await secretsFromExtension(env.GATEHOUSE_SECRETS_ID, env));
   const config = loadRuntimeConfig(options.config ?? configText(env), 'lambda', env);
   const log = consoleLog(config.log.level, options.write);
-  const store = config.session.store === 'cookie' ? undefined : createStore(config, log);
+  // Loaded only when used: the Redis client and undici add about 150 ms to every cold start.
+  const store =
+    config.session.store === 'cookie'
+      ? undefined
+      : (await import('../session/create-store.js')).createStore(config, log);
+  const tlsFetch = needsTls(config) ? (await import('../node/tls-fetch.js')).undiciTlsFetch : undefined;
   await store?.connect?.(config.session.redis?.connectTimeout ?? 0).catch((error: unknown) => {
     log.error({ err: error }, 'session store not reachable at start; retrying in the background');
   });
   return new FetchGatehouse(config, {
     log,
     parts: {
-      identity: await ClientIdentity.load(config.oidc, undiciTlsFetch),
+      identity: await ClientIdentity.load(config.oidc, tlsFetch),
       store,
       // Per execution environment, unless shared in Redis (rateLimit.store).
       counters: config.rateLimit.store === 'redis' ? (store as RedisStore) : new MemoryCounters(),
     },
     extensions: await loadExtensions(config, options.extensions),
+    transports: tlsFetch && tlsFetchTransports(config, tlsFetch),
   });
+}
+
+/** Connections with a client certificate or extra CAs, to the provider or to an upstream. */
+function needsTls(config: GatehouseConfig): boolean {
+  const upstreams = [...config.routes, ...Object.values(config.upstreams)];
+  return config.oidc.tls !== undefined || upstreams.some((upstream) => upstream.caFile !== undefined);
 }
 
 function configText(env: Record<string, string | undefined>): string {

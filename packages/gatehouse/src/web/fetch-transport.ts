@@ -8,7 +8,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatehouseError } from '../errors.js';
 import type { HttpReply, HttpRequest } from '../http/exchange.js';
+import type { GatehouseConfig } from '../config/load.js';
+import type { TlsFetchFactory } from '../oidc/client-identity.js';
 import { browserResponseHeaders } from '../proxy/headers.js';
+import { upstreamTls } from '../proxy/upstream-tls.js';
 import {
   BodyTooLarge,
   hasBody,
@@ -26,8 +29,20 @@ import type { WebRequest } from './exchange.js';
 /** Request headers fetch() manages itself. */
 const FETCH_MANAGED = new Set(['expect', 'content-length']);
 
+/** The runtime's own fetch(), for every upstream (Workers: extra CAs and client certificates are refused by the configuration). */
 export const fetchTransports: TransportFactory = (target) =>
   new FetchTransport(target.url, target.timeoutMs, target.maxBodySize);
+
+/**
+ * fetch() transports where the runtime can also make connections with extra CAs or the client
+ * certificate tokens are bound to (Lambda: undici): those upstreams get such a connection.
+ */
+export function tlsFetchTransports(config: GatehouseConfig, tlsFetch: TlsFetchFactory): TransportFactory {
+  return (target) => {
+    const tls = upstreamTls(config, target.settings, target.path);
+    return new FetchTransport(target.url, target.timeoutMs, target.maxBodySize, tls && tlsFetch(tls));
+  };
+}
 
 export class FetchTransport implements UpstreamTransport {
   readonly #origin: string;
@@ -36,6 +51,8 @@ export class FetchTransport implements UpstreamTransport {
     baseUrl: string,
     private readonly timeoutMs: number,
     private readonly maxBodySize: number,
+    /** A connection of its own (TLS settings); default: the runtime's fetch(). */
+    private readonly connection?: ReturnType<TlsFetchFactory>,
   ) {
     this.#origin = new URL(baseUrl).origin;
   }
@@ -66,7 +83,9 @@ export class FetchTransport implements UpstreamTransport {
     };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.connection?.close();
+  }
 
   /** One fetch: the deadline holds until the headers are in; `signal` (the browser leaving, a caller's) ends it too. */
   async #fetch(forward: ForwardRequest, body: ReadableStream | string | undefined, signal: AbortSignal) {
@@ -81,7 +100,7 @@ export class FetchTransport implements UpstreamTransport {
       this.timeoutMs,
     );
     try {
-      return await fetch(this.#origin + forward.path, {
+      return await (this.connection?.fetch ?? fetch)(this.#origin + forward.path, {
         method: forward.method,
         headers,
         body,

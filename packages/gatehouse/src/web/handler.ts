@@ -16,6 +16,7 @@ import { authRoutes } from '../oidc/auth-routes.js';
 import { backchannelRoute } from '../oidc/backchannel-route.js';
 import { ProxiedRoute } from '../proxy/proxied-route.js';
 import { proxyRoutes } from '../proxy/proxy-routes.js';
+import type { TransportFactory } from '../proxy/transport.js';
 import { screening, type Screening } from '../security/hooks.js';
 import { createServices, type RuntimeParts, type Services } from '../services.js';
 import { IMMUTABLE, isDeepLink, REVALIDATE } from '../static/deep-link.js';
@@ -35,6 +36,8 @@ export interface FetchGatehouseOptions {
   assets?: StaticFiles;
   /** Extensions, loaded and checked (extensions/load.ts). */
   extensions?: readonly LoadedExtension[];
+  /** How upstreams are reached; default: the runtime's fetch(). */
+  transports?: TransportFactory;
 }
 
 export class FetchGatehouse {
@@ -57,12 +60,13 @@ export class FetchGatehouse {
     this.#router = new WebRouter(config.server.bodyLimit);
     authRoutes(this.#router, this.services);
     if (config.oidc.backchannelLogout) backchannelRoute(this.#router, this.services);
+    const transports = options.transports ?? fetchTransports;
     this.#upstreams = Object.entries(config.upstreams).map(
-      ([name, upstream]) => new NamedUpstream(name, upstream, this.services.tokens, undefined, fetchTransports),
+      ([name, upstream]) => new NamedUpstream(name, upstream, this.services.tokens, undefined, transports),
     );
     const byName = new Map(this.#upstreams.map((upstream) => [upstream.name, upstream]));
     extensionEndpoints(this.#router, this.services, options.extensions ?? [], byName);
-    this.#routes = config.routes.map((route) => new ProxiedRoute(route, config, fetchTransports));
+    this.#routes = config.routes.map((route) => new ProxiedRoute(route, config, transports));
     proxyRoutes(this.#router, this.services, this.#routes);
   }
 
