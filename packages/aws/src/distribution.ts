@@ -3,9 +3,8 @@ import { Annotations, Duration } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ORIGIN_VERIFY_HEADER } from './origin-verify.js';
 
 /** The CloudFront Function's source, one file shared by the distribution and its unit test. */
 export const SPA_REWRITE_FUNCTION_FILE = fileURLToPath(new URL('../functions/spa-rewrite.js', import.meta.url));
@@ -23,10 +22,8 @@ export interface GatehouseDistributionProps {
   readonly domainName: string;
   /** ACM certificate in us-east-1 (CloudFront's region) covering domainName. */
   readonly certificateArn: string;
-  /** The load balancer's name in its certificate, e.g. origin.app.example.com. */
-  readonly originDomainName: string;
-  /** Dynamic reference to the origin-verify value CloudFront sends. */
-  readonly originVerifyValue: string;
+  /** Where `api/*` goes: Gatehouse's load balancer or function URL (api-origins.ts). */
+  readonly apiOrigin: cloudfront.IOrigin;
   /** @default PriceClass.PRICE_CLASS_100 (North America and Europe edges) */
   readonly priceClass?: cloudfront.PriceClass;
   /** CSP of the SPA's pages, as Gatehouse would send it. @default Gatehouse's default */
@@ -47,16 +44,6 @@ export class GatehouseDistribution extends Construct {
       comment: 'Deep links without a file extension get /index.html',
       runtime: cloudfront.FunctionRuntime.JS_2_0,
       code: cloudfront.FunctionCode.fromFile({ filePath: SPA_REWRITE_FUNCTION_FILE }),
-    });
-
-    const api = new origins.HttpOrigin(props.originDomainName, {
-      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
-      originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
-      // CloudFront replaces any X-Origin-Verify a viewer sends with this one.
-      customHeaders: { [ORIGIN_VERIFY_HEADER]: props.originVerifyValue },
-      // Longer than Gatehouse's upstream timeout (routes[].timeout, 30s), so Gatehouse's clear 504
-      // reaches the browser rather than CloudFront's generic one.
-      readTimeout: Duration.seconds(60),
     });
 
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
@@ -85,7 +72,7 @@ export class GatehouseDistribution extends Construct {
       },
       additionalBehaviors: {
         [API_PATH_PATTERN]: {
-          origin: api,
+          origin: props.apiOrigin,
           // Refused, not redirected: a redirect would turn an API POST into a GET.
           viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
           allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
@@ -93,7 +80,9 @@ export class GatehouseDistribution extends Construct {
           cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
           // Cookies, query strings and headers all go to Gatehouse, except Host: CloudFront then
           // sends the origin's own name as Host and SNI, which the load balancer's certificate
-          // covers. Gatehouse builds every URL from publicUrl, never from Host.
+          // covers and a function URL requires. Gatehouse builds every URL from publicUrl, never
+          // from Host. The policy also adds CloudFront's viewer-location headers, among them
+          // CloudFront-Viewer-Address, the client's address on Lambda (see lambda-config.ts).
           originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
           // No response headers policy: Gatehouse sets its own security headers on API answers.
           compress: false,

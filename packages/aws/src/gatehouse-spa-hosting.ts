@@ -1,27 +1,20 @@
-import type { RemovalPolicy } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import type * as route53 from 'aws-cdk-lib/aws-route53';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { GatehouseDistribution } from './distribution.js';
-import { GatehouseDns } from './dns.js';
-import { gatehouseConfig, SECRET_ENV, type GatehouseRoute, type OidcSettings } from './gatehouse-config.js';
+import { loadBalancerOrigin } from './api-origins.js';
+import { gatehouseConfig, SECRET_ENV, type OidcSettings } from './gatehouse-config.js';
 import { GatehouseLoadBalancer } from './load-balancer.js';
 import { GatehouseNetwork, type GatehouseNetworkProps } from './network.js';
 import { OriginVerifySecrets, type OriginVerifyProps } from './origin-verify.js';
 import { dynamicReference, generatedSecret } from './secrets.js';
 import { GatehouseService, type GatehouseServiceOptions } from './service.js';
 import { SessionCache, type SessionCacheOptions } from './session-cache.js';
-import { StaticSiteBucket } from './static-site.js';
+import { spaSite, type SpaSiteProps } from './spa-site.js';
 
-export interface GatehouseSpaHostingProps {
-  /** The domain the browser uses, e.g. app.example.com. */
-  readonly domainName: string;
-  /** ACM certificate in us-east-1 covering domainName (CloudFront only reads us-east-1). */
-  readonly cloudFrontCertificateArn: string;
+export interface GatehouseSpaHostingProps extends SpaSiteProps {
   /**
    * The load balancer's own name, e.g. origin.app.example.com: CloudFront connects to it over HTTPS
    * and checks its certificate against this name. Point it at the load balancer (an alias record,
@@ -35,14 +28,10 @@ export interface GatehouseSpaHostingProps {
     readonly clientSecret: secretsmanager.ISecret;
     readonly clientSecretField?: string;
   };
-  /** The internal APIs Gatehouse proxies under /api. */
-  readonly routes?: GatehouseRoute[];
   /** An existing VPC with public and private-with-egress subnets in at least two AZs. @default a new one */
   readonly vpc?: ec2.IVpc;
   /** Options of the new VPC (ignored with `vpc`). */
   readonly network?: GatehouseNetworkProps;
-  /** Creates the alias records when given (fromHostedZoneAttributes: no lookup needed). */
-  readonly hostedZone?: route53.IHostedZone;
   /** The region's `com.amazonaws.global.cloudfront.origin-facing` prefix list id: only CloudFront may connect. */
   readonly cloudFrontPrefixListId?: string;
   /**
@@ -55,12 +44,6 @@ export interface GatehouseSpaHostingProps {
   readonly originVerify?: OriginVerifyProps;
   readonly service?: GatehouseServiceOptions;
   readonly cache?: SessionCacheOptions;
-  readonly priceClass?: cloudfront.PriceClass;
-  /** CSP of the SPA's pages served from the bucket. @default Gatehouse's default */
-  readonly contentSecurityPolicy?: string;
-  readonly bucketRemovalPolicy?: RemovalPolicy;
-  /** Deep-merged over the generated Gatehouse configuration, e.g. `{ session: { idleTimeout: '1h' } }`. */
-  readonly gatehouseConfig?: Record<string, unknown>;
 }
 
 /**
@@ -126,26 +109,12 @@ export class GatehouseSpaHosting extends Construct {
     });
     this.sessionCache.connections.allowDefaultPortFrom(this.service.securityGroup, 'Gatehouse tasks');
 
-    this.bucket = new StaticSiteBucket(this, 'Site', { removalPolicy: props.bucketRemovalPolicy }).bucket;
-    this.distribution = new GatehouseDistribution(this, 'Cdn', {
-      bucket: this.bucket,
-      domainName: props.domainName,
-      certificateArn: props.cloudFrontCertificateArn,
-      originDomainName: props.originDomainName,
-      originVerifyValue: dynamicReference(this.originVerify.active),
-      priceClass: props.priceClass,
-      contentSecurityPolicy: props.contentSecurityPolicy,
-    }).distribution;
-
-    if (props.hostedZone) {
-      new GatehouseDns(this, 'Dns', {
-        zone: props.hostedZone,
-        domainName: props.domainName,
-        originDomainName: props.originDomainName,
-        distribution: this.distribution,
-        loadBalancer: this.loadBalancer.loadBalancer,
-      });
-    }
+    ({ bucket: this.bucket, distribution: this.distribution } = spaSite(
+      this,
+      props,
+      loadBalancerOrigin(props.originDomainName, dynamicReference(this.originVerify.active)),
+      { originDomainName: props.originDomainName, loadBalancer: this.loadBalancer.loadBalancer },
+    ));
   }
 
   /** The Gatehouse tasks' security group: the only source an internal API should accept. */

@@ -1,8 +1,10 @@
-import type { GatehouseRoute } from './gatehouse-config.js';
+import type { GatehouseRoute } from './config-document.js';
 import type { OriginVerifySlot } from './origin-verify.js';
 
 /** What the ready app (bin/app.ts) reads from CDK context: `cdk deploy -c domainName=... -c ...`. */
 export interface AppSettings {
+  /** Which stack: Gatehouse on Fargate behind a load balancer, or as a Lambda function. */
+  readonly variant: AppVariant;
   readonly stackName: string;
   readonly account?: string;
   readonly region?: string;
@@ -28,9 +30,17 @@ export interface AppSettings {
   readonly originVerifyAcceptBoth: boolean;
   readonly internalApiPort: number;
   readonly natGateways: number;
+  /** Serverless variant: the function's timeout, memory and reserved concurrency. */
+  readonly lambdaTimeoutSeconds: number;
+  readonly lambdaMemoryMiB: number;
+  readonly lambdaReservedConcurrency?: number;
+  /** Serverless variant: a JSON secret of your own for the function, instead of one made from oidcClientSecret*. */
+  readonly gatehouseSecretsArn?: string;
   /** Context keys left at their placeholder: fine for `cdk synth`, not for a deployment. */
   readonly placeholders: string[];
 }
+
+export type AppVariant = 'container' | 'serverless';
 
 /** Placeholders that let `cdk synth` run with no context at all. */
 export const PLACEHOLDERS = {
@@ -76,12 +86,14 @@ export function readSettings(context: Context): AppSettings {
       .map((item) => item.trim())
       .filter(Boolean);
   };
-  const integer = (key: string, fallback: number): number => {
-    const value = context.tryGetContext(key) ?? fallback;
+  const optionalInteger = (key: string): number | undefined => {
+    const value = context.tryGetContext(key);
+    if (value === undefined || value === null || value === '') return undefined;
     const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
     if (!Number.isSafeInteger(number)) throw new SettingsError(`context ${key}: expected a whole number`);
     return number as number;
   };
+  const integer = (key: string, fallback: number): number => optionalInteger(key) ?? fallback;
   const flag = (key: string): boolean => {
     const value = context.tryGetContext(key) ?? false;
     if (value === true || value === 'true') return true;
@@ -100,6 +112,7 @@ export function readSettings(context: Context): AppSettings {
     throw new SettingsError('context hostedZoneId and hostedZoneName: give both or neither');
   }
   return {
+    variant: variant(text('variant')),
     stackName: text('stackName') ?? 'Gatehouse',
     account: text('account'),
     region,
@@ -125,8 +138,17 @@ export function readSettings(context: Context): AppSettings {
     originVerifyAcceptBoth: flag('originVerifyAcceptBoth'),
     internalApiPort: integer('internalApiPort', 8080),
     natGateways: integer('natGateways', 2),
+    lambdaTimeoutSeconds: integer('lambdaTimeoutSeconds', 30),
+    lambdaMemoryMiB: integer('lambdaMemoryMiB', 1024),
+    lambdaReservedConcurrency: optionalInteger('lambdaReservedConcurrency'),
+    gatehouseSecretsArn: text('gatehouseSecretsArn'),
     placeholders,
   };
+}
+
+function variant(value: string | undefined): AppVariant {
+  if (value === undefined || value === 'container' || value === 'serverless') return value ?? 'container';
+  throw new SettingsError('context variant: expected "container" or "serverless"');
 }
 
 function architecture(value: string | undefined): 'x86_64' | 'arm64' {

@@ -1,12 +1,21 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as route53 from 'aws-cdk-lib/aws-route53';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { containerImageFromUri } from './container-image.js';
+import { hostedZoneFromSettings } from './dns.js';
 import { GatehouseSpaHosting } from './gatehouse-spa-hosting.js';
+import { oidcClientSecretFromSettings } from './secrets.js';
 import type { AppSettings } from './settings.js';
+
+/** A warning at synth, naming the context keys a deployment still needs. */
+export function warnOfPlaceholders(stack: Stack, settings: AppSettings): void {
+  if (settings.placeholders.length === 0) return;
+  Annotations.of(stack).addWarningV2(
+    '@gatehouse/aws:placeholder',
+    `placeholder context (${settings.placeholders.join(', ')}): fine for synth; pass -c <key>=... to deploy (docs/deploy-aws.md)`,
+  );
+}
 
 export interface GatehouseStackProps extends StackProps {
   readonly settings: AppSettings;
@@ -25,13 +34,7 @@ export class GatehouseStack extends Stack {
   constructor(scope: Construct, id: string, props: GatehouseStackProps) {
     super(scope, id, props);
     const { settings } = props;
-    if (settings.placeholders.length > 0) {
-      const keys = settings.placeholders.join(', ');
-      Annotations.of(this).addWarningV2(
-        '@gatehouse/aws:placeholder',
-        `placeholder context (${keys}): fine for synth; pass -c <key>=... to deploy (docs/deploy-aws.md)`,
-      );
-    }
+    warnOfPlaceholders(this, settings);
 
     this.hosting = new GatehouseSpaHosting(this, 'Hosting', {
       domainName: settings.domainName,
@@ -42,20 +45,11 @@ export class GatehouseStack extends Stack {
         issuer: settings.oidcIssuer,
         clientId: settings.oidcClientId,
         scopes: settings.oidcScopes,
-        // Created beforehand (docs/deploy-aws.md), named or by ARN: nothing is looked up at synth time.
-        clientSecret: settings.oidcClientSecretArn
-          ? secretsmanager.Secret.fromSecretCompleteArn(this, 'OidcClientSecret', settings.oidcClientSecretArn)
-          : secretsmanager.Secret.fromSecretNameV2(this, 'OidcClientSecret', settings.oidcClientSecretName),
+        clientSecret: oidcClientSecretFromSettings(this, settings),
       },
       routes: settings.routes,
       network: { natGateways: settings.natGateways, availabilityZones: settings.availabilityZones },
-      hostedZone:
-        settings.hostedZoneId && settings.hostedZoneName
-          ? route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
-              hostedZoneId: settings.hostedZoneId,
-              zoneName: settings.hostedZoneName,
-            })
-          : undefined,
+      hostedZone: hostedZoneFromSettings(this, settings),
       cloudFrontPrefixListId: settings.cloudFrontPrefixListId,
       trustedProxies: settings.trustedProxies,
       originVerify: { active: settings.originVerifyActive, acceptBoth: settings.originVerifyAcceptBoth },

@@ -7,40 +7,22 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { DEFAULT_CONTENT_SECURITY_POLICY } from '../src/distribution.js';
-import { dynamicReference, synthesize, type Synthesized } from './support/synth.js';
-
-// AWS's managed policy ids, written out rather than read from CDK, so a change there shows here.
-const CACHING_OPTIMIZED = '658327ea-f89d-4fab-a63d-7e88639e58f6';
-const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
-const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
-
-interface Behaviour {
-  PathPattern?: string;
-  TargetOriginId: string;
-  ViewerProtocolPolicy: string;
-  AllowedMethods: string[];
-  CachePolicyId: string;
-  OriginRequestPolicyId?: string;
-  ResponseHeadersPolicyId?: unknown;
-  FunctionAssociations?: { EventType: string; FunctionARN: unknown }[];
-  Compress: boolean;
-}
-interface Origin {
-  Id: string;
-  DomainName: unknown;
-  OriginAccessControlId?: unknown;
-  CustomOriginConfig?: Record<string, unknown>;
-  OriginCustomHeaders?: { HeaderName: string; HeaderValue: unknown }[];
-}
-interface DistributionConfig {
-  Aliases: string[];
-  DefaultCacheBehavior: Behaviour;
-  CacheBehaviors: Behaviour[];
-  Origins: Origin[];
-  CustomErrorResponses?: unknown;
-  ViewerCertificate: Record<string, unknown>;
-  DefaultRootObject: string;
-}
+import {
+  ALL_VIEWER_EXCEPT_HOST_HEADER,
+  CACHING_DISABLED,
+  CACHING_OPTIMIZED,
+  distributionArn,
+  distributionOf,
+  originOf,
+  type DistributionConfig,
+} from './support/cloudfront.js';
+import {
+  BLOCK_ALL_PUBLIC_ACCESS,
+  dynamicReference,
+  GENERATED_SECRET_STRING,
+  synthesize,
+  type Synthesized,
+} from './support/synth.js';
 
 describe('CloudFront and the SPA bucket', () => {
   let synth: Synthesized;
@@ -49,22 +31,14 @@ describe('CloudFront and the SPA bucket', () => {
   let bucketId: string;
   before(() => {
     synth = synthesize();
-    distributionId = synth.logicalId('AWS::CloudFront::Distribution', 'Distribution');
-    config = synth.resources('AWS::CloudFront::Distribution')[distributionId]!.Properties
-      .DistributionConfig as DistributionConfig;
+    ({ id: distributionId, config } = distributionOf(synth));
     bucketId = synth.logicalId('AWS::S3::Bucket', 'SiteBucket');
   });
-  const origin = (id: string) => config.Origins.find((o) => o.Id === id)!;
 
   it('keeps the bucket private: all public access blocked, encrypted, no website hosting', () => {
     synth.template.resourceCountIs('AWS::S3::Bucket', 1);
     const bucket = synth.resources('AWS::S3::Bucket')[bucketId]!.Properties;
-    assert.deepEqual(bucket.PublicAccessBlockConfiguration, {
-      BlockPublicAcls: true,
-      BlockPublicPolicy: true,
-      IgnorePublicAcls: true,
-      RestrictPublicBuckets: true,
-    });
+    assert.deepEqual(bucket.PublicAccessBlockConfiguration, BLOCK_ALL_PUBLIC_ACCESS);
     assert.deepEqual(bucket.BucketEncryption, {
       ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
     });
@@ -80,23 +54,7 @@ describe('CloudFront and the SPA bucket', () => {
     assert.ok(allows.length > 0);
     for (const statement of allows) {
       assert.deepEqual(statement.Principal, { Service: 'cloudfront.amazonaws.com' });
-      assert.deepEqual(statement.Condition, {
-        StringEquals: {
-          'AWS:SourceArn': {
-            'Fn::Join': [
-              '',
-              [
-                'arn:',
-                { Ref: 'AWS::Partition' },
-                ':cloudfront::',
-                { Ref: 'AWS::AccountId' },
-                ':distribution/',
-                { Ref: distributionId },
-              ],
-            ],
-          },
-        },
-      });
+      assert.deepEqual(statement.Condition, { StringEquals: { 'AWS:SourceArn': distributionArn(distributionId) } });
     }
     const actions = allows.flatMap((s) => [s.Action].flat());
     assert.deepEqual(actions.sort(), ['s3:GetObject', 's3:ListBucket']);
@@ -116,7 +74,7 @@ describe('CloudFront and the SPA bucket', () => {
         SigningProtocol: 'sigv4',
       }),
     });
-    const s3Origin = origin(config.DefaultCacheBehavior.TargetOriginId);
+    const s3Origin = originOf(config, config.DefaultCacheBehavior);
     assert.deepEqual(s3Origin.DomainName, { 'Fn::GetAtt': [bucketId, 'RegionalDomainName'] });
     assert.ok(s3Origin.OriginAccessControlId);
   });
@@ -150,7 +108,7 @@ describe('CloudFront and the SPA bucket', () => {
     assert.equal(api.ViewerProtocolPolicy, 'https-only');
     assert.equal(api.ResponseHeadersPolicyId, undefined, 'Gatehouse sets its own headers on API answers');
     assert.equal(api.FunctionAssociations, undefined, 'the deep-link rewrite must never touch /api');
-    const alb = origin(api.TargetOriginId);
+    const alb = originOf(config, api);
     assert.equal(alb.DomainName, 'origin.app.test.example');
     assert.deepEqual(alb.CustomOriginConfig, {
       OriginProtocolPolicy: 'https-only',
@@ -196,11 +154,11 @@ describe('CloudFront and the SPA bucket', () => {
 
   it('sends the origin-verify header as a Secrets Manager dynamic reference, never a value', () => {
     const secretA = synth.logicalId('AWS::SecretsManager::Secret', 'OriginVerifySecretA');
-    const alb = origin(config.CacheBehaviors[0]!.TargetOriginId);
+    const alb = originOf(config, config.CacheBehaviors[0]!);
     assert.deepEqual(alb.OriginCustomHeaders, [
       { HeaderName: 'X-Origin-Verify', HeaderValue: dynamicReference(secretA) },
     ]);
-    const s3Origin = origin(config.DefaultCacheBehavior.TargetOriginId);
+    const s3Origin = originOf(config, config.DefaultCacheBehavior);
     assert.equal(s3Origin.OriginCustomHeaders, undefined, 'the bucket never sees the secret');
   });
 
@@ -209,12 +167,7 @@ describe('CloudFront and the SPA bucket', () => {
       const id = synth.logicalId('AWS::SecretsManager::Secret', `OriginVerifySecret${slot}`);
       const secret = synth.resources('AWS::SecretsManager::Secret')[id]!.Properties;
       assert.equal(secret.SecretString, undefined);
-      assert.deepEqual(secret.GenerateSecretString, {
-        ExcludePunctuation: true,
-        IncludeSpace: false,
-        PasswordLength: 64,
-        RequireEachIncludedType: true,
-      });
+      assert.deepEqual(secret.GenerateSecretString, GENERATED_SECRET_STRING);
     }
     const everySecret = Object.values(synth.resources('AWS::SecretsManager::Secret'));
     assert.ok(everySecret.every((s) => s.Properties.SecretString === undefined));

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { distributionOf } from './support/cloudfront.js';
 import { dynamicReference, ref, synthesize, type Synthesized } from './support/synth.js';
 
 interface Phase {
@@ -26,9 +27,7 @@ function phase(context: Record<string, string>): Phase {
   const synth = synthesize(context);
   const a = synth.logicalId('AWS::SecretsManager::Secret', 'OriginVerifySecretA');
   const b = synth.logicalId('AWS::SecretsManager::Secret', 'OriginVerifySecretB');
-  const distribution = Object.values(synth.resources('AWS::CloudFront::Distribution'))[0]!.Properties
-    .DistributionConfig as { Origins: { OriginCustomHeaders?: { HeaderName: string; HeaderValue: unknown }[] }[] };
-  const headers = distribution.Origins.flatMap((o) => o.OriginCustomHeaders ?? []);
+  const headers = distributionOf(synth).config.Origins.flatMap((o) => o.OriginCustomHeaders ?? []);
   assert.equal(headers.length, 1);
   const rule = Object.values(synth.resources('AWS::ElasticLoadBalancingV2::ListenerRule'))[0]!.Properties as {
     Conditions: { HttpHeaderConfig: { Values: unknown[] } }[];

@@ -28,6 +28,28 @@ describe('app settings', () => {
     assert.deepEqual(settings.trustedProxies, []);
     assert.equal(settings.cpuArchitecture, 'x86_64');
     assert.equal(settings.image, undefined, 'built from the repository Dockerfile');
+    assert.equal(settings.variant, 'container');
+    assert.equal(settings.lambdaTimeoutSeconds, 30);
+    assert.equal(settings.lambdaMemoryMiB, 1024);
+    assert.equal(settings.lambdaReservedConcurrency, undefined);
+    assert.equal(settings.gatehouseSecretsArn, undefined, 'made from the OIDC client secret');
+  });
+
+  it('read the serverless variant’s settings, as text or typed', () => {
+    const fromText = readSettings(
+      context({
+        variant: 'serverless',
+        lambdaTimeoutSeconds: '60',
+        lambdaMemoryMiB: '512',
+        lambdaReservedConcurrency: '5',
+      }),
+    );
+    assert.equal(fromText.variant, 'serverless');
+    assert.equal(fromText.lambdaTimeoutSeconds, 60);
+    assert.equal(fromText.lambdaMemoryMiB, 512);
+    assert.equal(fromText.lambdaReservedConcurrency, 5);
+    const typed = readSettings(context({ variant: 'serverless', lambdaReservedConcurrency: 0 }));
+    assert.equal(typed.lambdaReservedConcurrency, 0, 'zero is a setting (the function is switched off), not "unset"');
   });
 
   it('read command-line strings: lists comma-separated, routes as JSON, numbers and booleans as text', () => {
@@ -84,6 +106,9 @@ describe('app settings', () => {
       [{ domainName: 42 }, /domainName: expected a string/],
       [{ hostedZoneId: 'Z0123456789' }, /hostedZoneId and hostedZoneName: give both or neither/],
       [{ cpuArchitecture: 'ARM64' }, /cpuArchitecture: expected "x86_64" or "arm64"/],
+      [{ variant: 'lambda' }, /variant: expected "container" or "serverless"/],
+      [{ lambdaTimeoutSeconds: '30s' }, /lambdaTimeoutSeconds: expected a whole number/],
+      [{ lambdaReservedConcurrency: 'none' }, /lambdaReservedConcurrency: expected a whole number/],
     ];
     for (const [values, message] of cases) {
       assert.throws(

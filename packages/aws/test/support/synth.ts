@@ -3,11 +3,11 @@
  * parsing), with test settings and a registry image so nothing is built or hashed.
  */
 import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
+import { join } from 'node:path';
+import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { buildApp } from '../../src/app.js';
-import type { GatehouseStack } from '../../src/stack.js';
 
 const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
   context: Record<string, unknown>;
@@ -27,7 +27,7 @@ export const TEST_CONTEXT: Record<string, string> = {
 };
 
 export interface Synthesized {
-  stack: GatehouseStack;
+  stack: Stack;
   template: Template;
   /** Resources of one type, by logical id. */
   resources(type: string): Record<string, { Properties: Record<string, unknown> }>;
@@ -66,6 +66,22 @@ export const dynamicReference = (secretLogicalId: string) => ({
   'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretLogicalId }, ':SecretString:::}}']],
 });
 
+/** The GenerateSecretString of a secret made by generatedSecret(): 64 letters and digits, generated at deploy time. */
+export const GENERATED_SECRET_STRING = {
+  ExcludePunctuation: true,
+  IncludeSpace: false,
+  PasswordLength: 64,
+  RequireEachIncludedType: true,
+};
+
+/** The PublicAccessBlockConfiguration of a bucket with all public access blocked. */
+export const BLOCK_ALL_PUBLIC_ACCESS = {
+  BlockPublicAcls: true,
+  BlockPublicPolicy: true,
+  IgnorePublicAcls: true,
+  RestrictPublicBuckets: true,
+};
+
 /** Every ingress rule of a security group: those inside it and those CDK writes as separate resources. */
 export function ingressOf(synth: Synthesized, securityGroupId: string): Record<string, unknown>[] {
   const inline = (synth.resources('AWS::EC2::SecurityGroup')[securityGroupId]?.Properties.SecurityGroupIngress ??
@@ -75,4 +91,36 @@ export function ingressOf(synth: Synthesized, securityGroupId: string): Record<s
     .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(groupId(securityGroupId)))
     .map(({ GroupId: _, ...rule }) => rule);
   return [...inline, ...separate];
+}
+
+/** The serverless variant, as `cdk synth -c variant=serverless` builds it (bundling Gatehouse with esbuild). */
+export function synthesizeServerless(context: Record<string, string> = {}): Synthesized {
+  return synthesize({ variant: 'serverless', ...context });
+}
+
+/** The one Gatehouse function of a serverless stack, with its logical id. */
+export function gatehouseFunction(synth: Synthesized): { id: string; props: LambdaFunction } {
+  const id = synth.logicalId('AWS::Lambda::Function', 'GatehouseFunction');
+  return { id, props: synth.resources('AWS::Lambda::Function')[id]!.Properties as unknown as LambdaFunction };
+}
+
+export interface LambdaFunction {
+  Runtime: string;
+  Architectures: string[];
+  Handler: string;
+  MemorySize: number;
+  Timeout: number;
+  ReservedConcurrentExecutions?: number;
+  VpcConfig?: unknown;
+  Role: unknown;
+  Layers: unknown[];
+  LoggingConfig: { LogGroup: unknown };
+  Code: { S3Key: string };
+  Environment: { Variables: Record<string, unknown> };
+}
+
+/** Where synth staged a function's bundle: the cloud assembly's asset.<hash> folder. */
+export function assetDirectory(synth: Synthesized, fn: LambdaFunction): string {
+  const outdir = (synth.stack.node.root as App).outdir;
+  return join(outdir, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`);
 }
