@@ -16,8 +16,10 @@ import { fapi2Provider } from './lib/profiles.js';
 import { check, machineInfo, newResults, writeResults, type Results } from './lib/report.js';
 import { allocateSlots, idpClients, type Lab } from './lib/targets.js';
 import { startUpstream } from './lib/upstream.js';
+import { edgeChecks } from './scenarios/edge.js';
 import { expiry } from './scenarios/expiry.js';
 import { gateway1kChecks, gatewayChecks } from './scenarios/gateway.js';
+import { coldstart } from './scenarios/coldstart.js';
 import { loginRate } from './scenarios/login.js';
 import { profile } from './scenarios/profile.js';
 import { sessions } from './scenarios/sessions.js';
@@ -37,6 +39,8 @@ const SCENARIO_RUNNERS: Record<Scenario, (lab: Lab, results: Results) => Promise
   sessions100k: sessions,
   expiry,
   login: loginRate,
+  edge: async (lab, results) => edgeChecks(results, await throughput(lab, results, DEFINITIONS.edge)),
+  coldstart,
   soak,
   profile,
 };

@@ -40,6 +40,8 @@ export interface GatehouseSetup {
   publicUrl?: string;
   /** Gateway mode: the gateway listener on 127.0.0.1 (docs/gateway.md). */
   gateway?: { port: number; secret: string; cacheTtl: string };
+  /** The session secrets (default: a new random one per start). */
+  secrets?: string[];
   /** More `node` arguments (e.g. `--import` of a preload) and environment for the process. */
   node?: { args: string[]; env: NodeJS.ProcessEnv };
 }
@@ -92,7 +94,7 @@ export function gatehouseConfig(setup: GatehouseSetup, secrets: string[]): objec
 }
 
 export async function startGatehouse(dir: string, setup: GatehouseSetup): Promise<RunningGatehouse> {
-  const secrets = [randomBytes(32).toString('base64url')];
+  const secrets = setup.secrets ?? [randomBytes(32).toString('base64url')];
   const file = join(dir, `gatehouse-${setup.name}.json`);
   writeFileSync(file, JSON.stringify(gatehouseConfig(setup, secrets), null, 2));
   const node = setup.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', setup.cpuProfDir] : [];

@@ -11,6 +11,8 @@ export const SCENARIOS = [
   'sessions100k',
   'expiry',
   'login',
+  'edge',
+  'coldstart',
   'soak',
   'profile',
 ] as const;
@@ -27,6 +29,8 @@ export interface Options {
   connections: number;
   /** Throughput scenarios: measured slices per target, each between two slices of the baseline (node-proxy, gh-memory, nginx). */
   repeat: number;
+  /** Whether --repeat was given (else some scenarios take fewer slices: edge). */
+  repeatGiven: boolean;
   only: TargetName[] | undefined;
   scenarios: Scenario[];
   /** Seconds of the RSS soak; 0: no soak. */
@@ -37,6 +41,8 @@ export interface Options {
   expirySessions: number;
   expiryTtl: number;
   loginUsers: number;
+  /** Fresh processes per runtime in coldstart. */
+  coldStarts: number;
   loadgen: string | undefined;
   upstream: 'nginx' | 'node';
   resultsDir: string;
@@ -45,13 +51,13 @@ export interface Options {
 export const USAGE = `Usage: npm run bench -- [options]
 
   --quick                  short runs (2 s, 2 throughput slices, 1 s warm-up, 10,000 sessions, 50 expiring sessions, 10 s soak): a smoke test
-  --duration <s>           seconds per measurement outside get1k, gateway1k, tokens1k, stream64k and upload1m (default 5)
-  --slice <s>              seconds per measured slice in get1k, gateway1k, tokens1k, stream64k, upload1m and login's paired slices (default 1)
+  --duration <s>           seconds per measurement outside get1k, gateway1k, tokens1k, edge, stream64k and upload1m (default 5)
+  --slice <s>              seconds per measured slice in get1k, gateway1k, tokens1k, edge, stream64k, upload1m and login's paired slices (default 1)
   --warmup <s>             seconds of load, not counted, before a target's first measurement (default 10)
   --connections <n>        keep-alive connections of the load generator (default 32)
   --repeat <n>             slices per target in get1k, stream64k and upload1m, each between two node-proxy slices,
-                           in tokens1k and of gh-fapi2 in login, each between two gh-memory slices, and in gateway1k,
-                           each between two nginx slices (default 16; 2 with --quick)
+                           in tokens1k, edge and of gh-fapi2 in login, each between two gh-memory slices, and in
+                           gateway1k, each between two nginx slices (default 16, edge 8; 2 with --quick)
   --only <target,...>      ${TARGET_NAMES.join(', ')}
   --scenario <name,...>    ${SCENARIOS.join(', ')}
                            (default: all but soak and profile)
@@ -61,6 +67,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --expiry-sessions <n>    sessions in the expiry storm (default 200)
   --expiry-ttl <s>         their access-token lifetime (default 2)
   --login-users <n>        concurrent browsers in the login scenario (default 4)
+  --cold-starts <n>        fresh processes of each kind in coldstart (default 10; 3 with --quick)
   --loadgen wrk|autocannon load generator (default: wrk when installed)
   --upstream nginx|node    upstream server (default: nginx when installed)
   --results <dir>          where the JSON results go (default bench/results)
@@ -103,6 +110,7 @@ export function parseOptions(argv: string[]): Options | undefined {
       'expiry-sessions': { type: 'string' },
       'expiry-ttl': { type: 'string' },
       'login-users': { type: 'string' },
+      'cold-starts': { type: 'string' },
       loadgen: { type: 'string' },
       upstream: { type: 'string' },
       results: { type: 'string' },
@@ -131,6 +139,7 @@ export function parseOptions(argv: string[]): Options | undefined {
     connections: number(values.connections, 32, '--connections'),
     slice: Math.max(1, Math.round(number(values.slice, 1, '--slice'))),
     repeat: Math.max(1, Math.round(number(values.repeat, quick ? 2 : 16, '--repeat'))),
+    repeatGiven: values.repeat !== undefined,
     only: list(values.only, TARGET_NAMES, 'target'),
     scenarios,
     soak: scenarios.includes('soak') && soak === 0 ? (quick ? 10 : 600) : soak,
@@ -138,6 +147,7 @@ export function parseOptions(argv: string[]): Options | undefined {
     expirySessions: number(values['expiry-sessions'], quick ? 50 : 200, '--expiry-sessions'),
     expiryTtl: number(values['expiry-ttl'], 2, '--expiry-ttl'),
     loginUsers: number(values['login-users'], 4, '--login-users'),
+    coldStarts: Math.max(1, Math.round(number(values['cold-starts'], quick ? 3 : 10, '--cold-starts'))),
     loadgen: values.loadgen,
     upstream: (values.upstream as 'nginx' | 'node' | undefined) ?? 'nginx',
     resultsDir: values.results ?? 'bench/results',

@@ -31,6 +31,7 @@ import {
   type SenderProfile,
 } from './profiles.js';
 import { ORDER_BYTES, ORDER_PATH, type Upstream } from './upstream.js';
+import { startWorkerdTarget } from './workerd.js';
 
 export const TARGET_NAMES = [
   'direct',
@@ -48,6 +49,8 @@ export const TARGET_NAMES = [
   'gh-exchange',
   'gh-resource',
   'gw-nginx',
+  'gh-workerd',
+  'gh-lambda',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
@@ -70,6 +73,9 @@ export const TARGET_INFO: Record<TargetName, string> = {
     'Gatehouse, memory store, every route with a resource token for its API (RFC 8707), cached in the session',
   'gw-nginx':
     "Gatehouse's gateway mode: nginx with docs/gateway.md's configuration proxies the API calls, asking Gatehouse (memory store) first and caching its yes",
+  'gh-workerd': 'Gatehouse as a Cloudflare Worker in workerd, sessions in Durable Objects (edge only)',
+  'gh-lambda':
+    "Gatehouse's Lambda handler and the Node server, cookie store, each started cold per answer (coldstart only)",
 };
 
 /** Everything a scenario needs, shared by the whole run. */
@@ -142,6 +148,8 @@ export interface RunningTarget {
   /** gw-nginx: forward-auth calls Gatehouse has received so far (those nginx's cache let through). */
   authCalls?(): Promise<number>;
   signIn?: SignInTarget;
+  /** Gatehouse on another runtime than Node (no admin listener, no CLI): signed in again like the Node ones. */
+  runtime?: 'workerd';
   gatehouse?: { adminUrl: string; keyPrefix: string; sessionCookie: string; secrets: string[] };
   /**
    * Targets with a token per API: throws unless every session since the start obtained its token
@@ -186,6 +194,10 @@ export async function startTarget(
       ...extra,
       keyPrefix: extra.keyPrefix ?? keyPrefix(lab, name),
     });
+  } else if (name === 'gh-workerd') {
+    target = await startWorkerdTarget(lab, name, slot);
+  } else if (name === 'gh-lambda') {
+    throw new Error('gh-lambda has no long-running process: the coldstart scenario starts it per answer');
   } else if (name === 'nginx') {
     const dir = tempDir('nginx-proxy');
     const child = startNginx('nginx proxy', dir, proxyConfig(dir, slot.port, Number(new URL(lab.upstream.url).port)));

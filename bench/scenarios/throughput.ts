@@ -20,12 +20,14 @@ import {
 import { BIG_PATH, ORDER_PATH, UPLOAD_BYTES, UPLOAD_PATH } from '../lib/upstream.js';
 
 interface Definition {
-  name: 'get1k' | 'gateway1k' | 'stream64k' | 'upload1m' | 'tokens1k';
+  name: 'get1k' | 'gateway1k' | 'stream64k' | 'upload1m' | 'tokens1k' | 'edge';
   title: string;
   shape: RequestShape;
   targets: readonly TargetName[];
   /** What every other target's slices alternate with, and are a ratio of (default node-proxy). */
   baseline?: TargetName;
+  /** At most this many slices per target unless --repeat says otherwise (a scenario kept to about a minute). */
+  repeat?: number;
 }
 
 const GATEHOUSE: TargetName[] = ['gh-memory', 'gh-cookie', 'gh-redis', 'gh-redis-w2'];
@@ -34,13 +36,25 @@ const GATEHOUSE: TargetName[] = ['gh-memory', 'gh-cookie', 'gh-redis', 'gh-redis
 const DPOP: TargetName[] = ['gh-dpop', 'gh-fapi2'];
 const PER_API: TargetName[] = ['gh-exchange', 'gh-resource'];
 const OTHER_TOKENS = [...DPOP, ...PER_API];
+/** Gatehouse on the other runtimes: measured in edge (workerd) and coldstart (Lambda), not in get1k. */
+const OTHER_RUNTIMES: TargetName[] = ['gh-workerd', 'gh-lambda'];
 
 export const DEFINITIONS: Record<Definition['name'], Definition> = {
   get1k: {
     name: 'get1k',
     title: 'GET 1 KiB JSON',
     shape: { path: ORDER_PATH },
-    targets: TARGET_NAMES.filter((name) => !OTHER_TOKENS.includes(name)),
+    targets: TARGET_NAMES.filter((name) => !OTHER_TOKENS.includes(name) && !OTHER_RUNTIMES.includes(name)),
+  },
+  edge: {
+    name: 'edge',
+    title: 'GET 1 KiB JSON, Gatehouse as a Worker in workerd against Gatehouse on Node, slice by slice',
+    shape: { path: ORDER_PATH },
+    targets: ['gh-memory', 'gh-workerd'],
+    baseline: 'gh-memory',
+    // The two are far apart and each slice's ratio moves by a few hundredths only: 8 slices (about
+    // a minute in all, with the warm-ups) say as much as 16 (bench/README.md, edge).
+    repeat: 8,
   },
   gateway1k: {
     name: 'gateway1k',
@@ -105,7 +119,11 @@ export async function throughput(lab: Lab, results: Results, definition: Definit
   const runs = new Map<TargetName, Row[]>(names.map((n) => [n, []]));
   /** Each slice's throughput over node-proxy's in the slices just before and after it. */
   const ratios = new Map<TargetName, number[]>(names.map((n) => [n, []]));
-  const { slice, repeat } = lab.options;
+  const { slice } = lab.options;
+  const repeat =
+    definition.repeat && !lab.options.repeatGiven
+      ? Math.min(definition.repeat, lab.options.repeat)
+      : lab.options.repeat;
   /** One load of `seconds` on a target, with no warm-up of its own. */
   const load = (target: RunningTarget, seconds: number) =>
     measure(lab, target, definition.shape, { seconds, warmup: 0 });
@@ -331,7 +349,7 @@ export function tokens1kChecks(results: Results, rows: Row[]): void {
  * would re-seal a cookie no browser would still be sending.
  */
 async function freshSession(target: RunningTarget, maxAgeMs = 0): Promise<void> {
-  if (!target.gatehouse || !target.signIn) return;
+  if ((!target.gatehouse && !target.runtime) || !target.signIn) return;
   if (Date.now() - (signedInAt.get(target) ?? 0) < maxAgeMs) return;
   const { cookie } = await signIn(target.signIn);
   target.headers = { ...target.headers, cookie };
