@@ -11,6 +11,7 @@ import { TestBrowser } from './support/browser.js';
 import { rawRequest } from './support/raw-http.js';
 import { RUNTIMES, startRuntimeStack, type RuntimeStack } from './support/runtimes.js';
 import { redisUnavailable } from './support/redis.js';
+import { echo } from './support/upstream.js';
 import { CLIENT_ID, authorizationResponse, leakedTokens, signIn } from './support/stack.js';
 
 const TOKEN_TTL_S = 2;
@@ -23,7 +24,11 @@ for (const runtime of RUNTIMES) {
     before(async () => {
       stack = await startRuntimeStack(runtime, {
         idp: { accessTokenTtlSeconds: TOKEN_TTL_S },
-        gatehouse: (d) => ({ ...d, oidc: { ...d.oidc!, refreshSkew: '0s' } }),
+        gatehouse: (d) => ({
+          ...d,
+          oidc: { ...d.oidc!, refreshSkew: '0s' },
+          routes: d.routes!.map((route) => ({ ...route, timeout: '1s' })),
+        }),
       });
     });
     after(() => stack?.close());
@@ -80,9 +85,13 @@ for (const runtime of RUNTIMES) {
       assert.equal(grants('refresh_token') - before, 1);
     });
 
-    it('logs out: the session ends, the cookie is cleared, a replayed cookie is refused', async () => {
+    it('logs out: the session ends, the cookie is cleared, a replayed cookie is refused, on the other instance too', async () => {
       const browser = await signedIn();
       const cookie = await browser.jar.getCookieString(stack.app);
+      const peer = await stack.peer();
+      const onPeer = () =>
+        rawRequest(peer, '/api/orders/1', { headers: { cookie, 'x-csrf': '1', 'sec-fetch-site': 'same-origin' } });
+      assert.equal((await onPeer()).status, 200, 'the other instance has served (and may remember) the session');
       const logout = await browser.api(`${stack.app}/api/auth/logout`, { method: 'POST' });
       assert.equal(logout.status, 200);
       assert.match(JSON.parse(logout.body).logoutUrl, /^http:\/\/localhost:\d+\/session\/end\?/);
@@ -90,6 +99,7 @@ for (const runtime of RUNTIMES) {
       const replayed = await new TestBrowser().api(`${stack.app}/api/orders/1`, { headers: { cookie } });
       assert.equal(replayed.status, 401);
       assert.equal(JSON.parse(replayed.body).error, 'session_expired');
+      assert.equal((await onPeer()).status, 401, 'refused at once by the instance that served it before');
     });
 
     it('ends the session when the provider sends a back-channel logout', async () => {
@@ -126,6 +136,24 @@ for (const runtime of RUNTIMES) {
         assert.equal(JSON.parse(response.body).error, code);
       }
       assert.equal(stack.upstream.received.length, received);
+    });
+
+    it('answers 504 upstream_timeout when the upstream does not answer in time, and goes on serving', async () => {
+      const browser = await signedIn();
+      stack.upstream.handle(async (req, res, body) => {
+        if (req.url!.includes('slow')) await sleep(3_000);
+        echo(req, res, body);
+      });
+      try {
+        const started = Date.now();
+        const slow = await browser.api(`${stack.app}/api/orders/slow`);
+        assert.equal(slow.status, 504, slow.body);
+        assert.equal(JSON.parse(slow.body).error, 'upstream_timeout');
+        assert.ok(Date.now() - started < 2_500, `answered after ${Date.now() - started} ms`);
+        assert.equal((await browser.api(`${stack.app}/api/orders/1`)).status, 200);
+      } finally {
+        stack.upstream.handle(echo);
+      }
     });
 
     it("serves extension endpoints: a path parameter, two upstream calls gathered with the user's token, views, JSON bodies", async () => {

@@ -30,8 +30,13 @@ type Stub = Pick<
   | 'listMembers'
 >;
 
+/** Opened records kept per isolate: about 2 KB each, in a 128 MB isolate. */
+const OPENED_LIMIT = 2_000;
+
 export class DurableObjectStore implements SessionStore {
   readonly #aead: Aead;
+  /** Session key → the header of the sealing last opened or written here, and what it holds. */
+  readonly #opened = new Map<string, { header: Uint8Array; data: SessionData }>();
 
   constructor(
     private readonly namespace: SessionsNamespace,
@@ -40,12 +45,24 @@ export class DurableObjectStore implements SessionStore {
     this.#aead = new Aead(secrets, 'session-at-rest');
   }
 
+  /**
+   * Every call asks the session's object (a logout anywhere takes effect at once), but a record this
+   * isolate has opened before is not sent and opened again while it is unchanged: the object only
+   * confirms it still holds the same sealing.
+   */
   async get(key: string): Promise<SessionData | undefined> {
-    const record = await this.#object('s', key).readRecord();
-    if (!record) return undefined;
+    const known = this.#opened.get(key);
+    const record = await this.#object('s', key).readRecord(known?.header);
+    if (!record) {
+      this.#opened.delete(key);
+      return undefined;
+    }
+    if (!record.sealed) return known && { ...known.data, touchedAt: record.touchedAt };
     const plaintext = this.#aead.open(Buffer.from(record.sealed), key);
     if (!plaintext) return undefined; // sealed with a secret no longer configured, or tampered with
-    return { ...(JSON.parse(plaintext.toString('utf8')) as SessionData), touchedAt: record.touchedAt };
+    const data = JSON.parse(plaintext.toString('utf8')) as SessionData;
+    this.#remember(key, record.sealed, data);
+    return { ...data, touchedAt: record.touchedAt };
   }
 
   async set(key: string, data: SessionData, ttlMs: number): Promise<void> {
@@ -65,6 +82,7 @@ export class DurableObjectStore implements SessionStore {
   }
 
   delete(key: string): Promise<void> {
+    this.#opened.delete(key);
     return this.#object('s', key).removeRecord();
   }
 
@@ -99,6 +117,15 @@ export class DurableObjectStore implements SessionStore {
 
   #seal(key: string, data: SessionData): Uint8Array {
     const { touchedAt: _, ...rest } = data; // kept beside the record, so a touch need not reseal it
-    return this.#aead.seal(Buffer.from(JSON.stringify(rest)), key);
+    const sealed = this.#aead.seal(Buffer.from(JSON.stringify(rest)), key);
+    this.#remember(key, sealed, rest as SessionData);
+    return sealed;
+  }
+
+  /** Keeps what a sealing holds, for the sessions this isolate served last (the oldest make room). */
+  #remember(key: string, sealed: Uint8Array, data: SessionData): void {
+    this.#opened.delete(key);
+    this.#opened.set(key, { header: Uint8Array.from(Aead.headerOf(sealed)), data });
+    if (this.#opened.size > OPENED_LIMIT) this.#opened.delete(this.#opened.keys().next().value!);
   }
 }

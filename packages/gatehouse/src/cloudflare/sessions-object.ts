@@ -21,9 +21,15 @@ interface Expiring {
 export class GatehouseSessions extends DurableObject {
   // A session: its record.
 
-  async readRecord(): Promise<Omit<Record, 'expiresAt'> | undefined> {
+  /**
+   * The record; without its sealed bytes when they still begin with `known` (the header of the
+   * sealing the caller has already opened: the record has not changed since).
+   */
+  async readRecord(known?: Uint8Array): Promise<{ sealed?: Uint8Array; touchedAt: number } | undefined> {
     const record = await this.#live<Record>('record');
-    return record && { sealed: record.sealed, touchedAt: record.touchedAt };
+    if (!record) return undefined;
+    if (known && startsWith(record.sealed, known)) return { touchedAt: record.touchedAt };
+    return { sealed: record.sealed, touchedAt: record.touchedAt };
   }
 
   /** Writes the record; with `onlyIfPresent`, only over a live one (a logout meanwhile must not be undone). */
@@ -102,4 +108,10 @@ export class GatehouseSessions extends DurableObject {
     await this.ctx.storage.put(name, entry);
     await this.ctx.storage.setAlarm(entry.expiresAt);
   }
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (prefix.length === 0 || bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
 }

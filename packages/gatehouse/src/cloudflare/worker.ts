@@ -16,6 +16,7 @@ import type { Extension } from '../extensions/types.js';
 import { ClientIdentity } from '../oidc/client-identity.js';
 import { MemoryCounters } from '../security/rate-limit.js';
 import { consoleLog } from '../web/console-log.js';
+import { fetchTransports } from '../web/fetch-transport.js';
 import { FetchGatehouse, type StaticFiles } from '../web/handler.js';
 import { DurableObjectStore, type SessionsNamespace } from './durable-store.js';
 
@@ -89,6 +90,7 @@ async function start(env: GatehouseEnv, options: WorkerOptions): Promise<FetchGa
       counters: new MemoryCounters(),
     },
     assets: env.ASSETS,
+    transports: fetchTransports({ platformCancels: true }),
     extensions: await loadExtensions(config, options.extensions),
   });
 }

@@ -22,7 +22,7 @@ import { ClientIdentity } from '../oidc/client-identity.js';
 import { MemoryCounters } from '../security/rate-limit.js';
 import type { RedisStore } from '../session/redis-store.js';
 import { consoleLog } from '../web/console-log.js';
-import { tlsFetchTransports } from '../web/fetch-transport.js';
+import { fetchTransports } from '../web/fetch-transport.js';
 import { FetchGatehouse } from '../web/handler.js';
 import {
   isAlbEvent,
@@ -165,7 +165,7 @@ async function start(options: LambdaOptions): Promise<FetchGatehouse> {
       counters: config.rateLimit.store === 'redis' ? (store as RedisStore) : new MemoryCounters(),
     },
     extensions: await loadExtensions(config, options.extensions),
-    transports: tlsFetch && tlsFetchTransports(config, tlsFetch),
+    transports: fetchTransports({ tls: tlsFetch && { config, tlsFetch } }),
   });
 }
 

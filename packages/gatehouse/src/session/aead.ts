@@ -47,6 +47,14 @@ export class Aead {
     return Buffer.concat([header, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
   }
 
+  /**
+   * What tells one sealing from every other: the version, the key id and the random IV. Two sealed
+   * values with the same header are the same value (an IV is never used twice).
+   */
+  static headerOf(sealed: Uint8Array): Uint8Array {
+    return sealed.subarray(0, HEADER_LENGTH);
+  }
+
   /** The plaintext, or undefined for anything tampered, truncated, moved (other aad) or sealed with an unknown key. */
   open(sealed: Buffer, aad: string): Buffer | undefined {
     if (sealed.length < HEADER_LENGTH + TAG_LENGTH || sealed[0] !== VERSION) return undefined;

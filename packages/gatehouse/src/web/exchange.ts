@@ -18,7 +18,8 @@ export class WebRequest implements HttpRequest {
   readonly cookies: Record<string, string | undefined>;
   body: unknown;
   params: Record<string, string> = {};
-  readonly log: Log;
+  readonly #parentLog: Log;
+  #log: Log | undefined;
 
   constructor(
     /** The request as the runtime delivered it (its body streams from here). */
@@ -35,7 +36,13 @@ export class WebRequest implements HttpRequest {
       this.headers[name] = value;
     });
     this.cookies = this.headers.cookie ? parseCookie(this.headers.cookie) : {};
-    this.log = childLog(log, { reqId: this.id });
+    this.#parentLog = log;
+  }
+
+  /** The request's logger, made when first used: most requests log nothing. */
+  get log(): Log {
+    this.#log ??= childLog(this.#parentLog, { reqId: this.id });
+    return this.#log;
   }
 }
 

@@ -29,38 +29,53 @@ import type { WebRequest } from './exchange.js';
 /** Request headers fetch() manages itself. */
 const FETCH_MANAGED = new Set(['expect', 'content-length']);
 
-/** The runtime's own fetch(), for every upstream (Workers: extra CAs and client certificates are refused by the configuration). */
-export const fetchTransports: TransportFactory = (target) =>
-  new FetchTransport(target.url, target.timeoutMs, target.maxBodySize);
+export interface FetchTransportOptions {
+  /**
+   * Connections with extra CAs or the client certificate tokens are bound to, where the runtime can
+   * make them (Lambda: undici); Workers have none, and the configuration refuses what needs them.
+   */
+  tls?: { config: GatehouseConfig; tlsFetch: TlsFetchFactory };
+  /**
+   * The platform cancels a request's fetches when the browser goes away (Workers), so relayed calls
+   * pass no signal of their own (a signal costs a Worker about 6% of its throughput) and time out
+   * by a race instead.
+   */
+  platformCancels?: boolean;
+}
 
-/**
- * fetch() transports where the runtime can also make connections with extra CAs or the client
- * certificate tokens are bound to (Lambda: undici): those upstreams get such a connection.
- */
-export function tlsFetchTransports(config: GatehouseConfig, tlsFetch: TlsFetchFactory): TransportFactory {
+/** Upstreams reached with fetch(). */
+export function fetchTransports(options: FetchTransportOptions = {}): TransportFactory {
+  const { tls, platformCancels = false } = options;
   return (target) => {
-    const tls = upstreamTls(config, target.settings, target.path);
-    return new FetchTransport(target.url, target.timeoutMs, target.maxBodySize, tls && tlsFetch(tls));
+    const settings = tls && upstreamTls(tls.config, target.settings, target.path);
+    return new FetchTransport(target.url, target.timeoutMs, target.maxBodySize, {
+      connection: settings && tls.tlsFetch(settings),
+      platformCancels,
+    });
   };
 }
 
 export class FetchTransport implements UpstreamTransport {
   readonly #origin: string;
+  readonly #connection: ReturnType<TlsFetchFactory> | undefined;
+  readonly #platformCancels: boolean;
 
   constructor(
     baseUrl: string,
     private readonly timeoutMs: number,
     private readonly maxBodySize: number,
-    /** A connection of its own (TLS settings); default: the runtime's fetch(). */
-    private readonly connection?: ReturnType<TlsFetchFactory>,
+    /** A connection of its own (TLS settings; default: the runtime's fetch()), and whether the platform cancels. */
+    options: { connection?: ReturnType<TlsFetchFactory>; platformCancels?: boolean } = {},
   ) {
     this.#origin = new URL(baseUrl).origin;
+    this.#connection = options.connection;
+    this.#platformCancels = options.platformCancels ?? false;
   }
 
   async relay(request: HttpRequest, reply: HttpReply, forward: ForwardRequest, options: RelayOptions): Promise<Answer> {
     const raw = (request as WebRequest).raw;
     const body = hasBody(request) && raw.body ? limited(raw.body, this.maxBodySize) : undefined;
-    const response = await this.#fetch(forward, body, raw.signal);
+    const response = await this.#fetch(forward, body, this.#platformCancels ? undefined : raw.signal);
     const answer = { status: response.status, headers: incomingHeaders(response.headers) };
     if (options.holdBack(response.status)) {
       await response.body?.cancel();
@@ -84,31 +99,45 @@ export class FetchTransport implements UpstreamTransport {
   }
 
   async close(): Promise<void> {
-    await this.connection?.close();
+    await this.#connection?.close();
   }
 
-  /** One fetch: the deadline holds until the headers are in; `signal` (the browser leaving, a caller's) ends it too. */
-  async #fetch(forward: ForwardRequest, body: ReadableStream | string | undefined, signal: AbortSignal) {
+  /**
+   * One fetch: the deadline holds until the headers are in; `signal` (the browser leaving, a
+   * caller's) ends it too. Without a signal, the deadline is a race and a late answer is discarded.
+   */
+  async #fetch(forward: ForwardRequest, body: ReadableStream | string | undefined, signal: AbortSignal | undefined) {
     const headers = new Headers();
     for (const [name, value] of Object.entries(forward.headers)) {
       if (FETCH_MANAGED.has(name)) continue;
       for (const item of typeof value === 'string' ? [value] : value) headers.append(name, item);
     }
     const deadline = new AbortController();
-    const timer = setTimeout(
-      () => deadline.abort(new GatehouseError('upstream_timeout', { detail: 'no answer in time' })),
-      this.timeoutMs,
-    );
+    let late: () => void = () => {};
+    const expired = new Promise<never>((_, reject) => {
+      late = () => reject(new GatehouseError('upstream_timeout', { detail: 'no answer in time' }));
+    });
+    expired.catch(() => {}); // raced only without a signal
+    const timer = setTimeout(() => {
+      deadline.abort(new GatehouseError('upstream_timeout', { detail: 'no answer in time' }));
+      late();
+    }, this.timeoutMs);
+    const pending = (this.#connection?.fetch ?? fetch)(this.#origin + forward.path, {
+      method: forward.method,
+      headers,
+      body,
+      redirect: 'manual',
+      ...(signal && { signal: AbortSignal.any([deadline.signal, signal]) }),
+      ...(body instanceof ReadableStream && { duplex: 'half' }),
+    } as RequestInit);
     try {
-      return await (this.connection?.fetch ?? fetch)(this.#origin + forward.path, {
-        method: forward.method,
-        headers,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.any([deadline.signal, signal]),
-        ...(body instanceof ReadableStream && { duplex: 'half' }),
-      } as RequestInit);
+      return await (signal ? pending : Promise.race([pending, expired]));
     } catch (error) {
+      if (!signal)
+        pending.then(
+          (response) => response.body?.cancel(),
+          () => {},
+        );
       throw upstreamError(deadline.signal.aborted ? deadline.signal.reason : error);
     } finally {
       clearTimeout(timer);

@@ -60,7 +60,7 @@ export class FetchGatehouse {
     this.#router = new WebRouter(config.server.bodyLimit);
     authRoutes(this.#router, this.services);
     if (config.oidc.backchannelLogout) backchannelRoute(this.#router, this.services);
-    const transports = options.transports ?? fetchTransports;
+    const transports = options.transports ?? fetchTransports();
     this.#upstreams = Object.entries(config.upstreams).map(
       ([name, upstream]) => new NamedUpstream(name, upstream, this.services.tokens, undefined, transports),
     );
