@@ -17,6 +17,32 @@ export const GATEHOUSE_BIN = fileURLToPath(new URL('../../packages/gatehouse/bin
 
 export type SessionMode = 'memory' | 'cookie' | 'redis';
 
+/**
+ * A target's settings from its slot (ports, provider client) and the lab's provider, upstream and
+ * Redis; `more` adds or replaces settings.
+ */
+export function setupFor(
+  name: string,
+  mode: SessionMode,
+  slot: { port: number; adminPort: number; clientId: string; clientSecret: string },
+  lab: { idp: { issuer: string }; upstream: { url: string }; redisUrl: string },
+  more: Partial<GatehouseSetup> = {},
+): GatehouseSetup {
+  return {
+    name,
+    mode,
+    port: slot.port,
+    adminPort: slot.adminPort,
+    issuer: lab.idp.issuer,
+    clientId: slot.clientId,
+    clientSecret: slot.clientSecret,
+    upstream: lab.upstream.url,
+    redisUrl: lab.redisUrl,
+    keyPrefix: '',
+    ...more,
+  };
+}
+
 export interface GatehouseSetup {
   name: string;
   mode: SessionMode;

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { startGatehouse } from './gatehouse.js';
+import { setupFor, startGatehouse } from './gatehouse.js';
 import { signIn } from './login.js';
 import { freePort, httpRequest, waitForHttp } from './net.js';
 import { gatewayConfig, startNginx, VIA_GATEWAY } from './nginx.js';
@@ -33,26 +33,22 @@ export async function startGatewayTarget(
   const origin = `http://127.0.0.1:${slot.port}`;
   const [port, gatewayPort, counterPort] = [await freePort(), await freePort(), await freePort()];
   const secret = randomBytes(30).toString('base64url');
-  const gatehouse = await startGatehouse(lab.dir, {
-    name,
-    mode: 'memory',
-    port,
-    adminPort: slot.adminPort,
-    issuer: lab.idp.issuer,
-    clientId: slot.clientId,
-    clientSecret: slot.clientSecret,
-    // The routes name the URL the gateway proxies to (docs/gateway.md), here the checked one.
-    upstream: `${lab.upstream.url}${VIA_GATEWAY}`,
-    redisUrl: lab.redisUrl,
-    keyPrefix: extra.keyPrefix,
-    cpuProfDir: extra.cpuProfDir,
-    publicUrl: origin,
-    gateway: { port: gatewayPort, secret, cacheTtl: CACHE_TTL },
-    node: {
-      args: ['--import', fileURLToPath(new URL('../peers/count-requests.js', import.meta.url))],
-      env: { COUNT_REQUESTS_PORT: String(counterPort) },
-    },
-  });
+  const gatehouse = await startGatehouse(
+    lab.dir,
+    setupFor(name, 'memory', slot, lab, {
+      port,
+      // The routes name the URL the gateway proxies to (docs/gateway.md), here the checked one.
+      upstream: `${lab.upstream.url}${VIA_GATEWAY}`,
+      keyPrefix: extra.keyPrefix,
+      cpuProfDir: extra.cpuProfDir,
+      publicUrl: origin,
+      gateway: { port: gatewayPort, secret, cacheTtl: CACHE_TTL },
+      node: {
+        args: ['--import', fileURLToPath(new URL('../peers/count-requests.js', import.meta.url))],
+        env: { COUNT_REQUESTS_PORT: String(counterPort) },
+      },
+    }),
+  );
   const dir = tempDir('nginx-gateway');
   const addresses = {
     gatehouse: `127.0.0.1:${port}`,

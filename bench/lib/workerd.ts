@@ -14,7 +14,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { startWorker } from '../../packages/gatehouse/test/support/workerd.js';
-import { gatehouseConfig } from './gatehouse.js';
+import { gatehouseConfig, setupFor } from './gatehouse.js';
 import { signIn } from './login.js';
 import { onCleanup } from './processes.js';
 import type { Lab, RunningTarget, Slot } from './targets.js';
@@ -22,21 +22,11 @@ import type { Lab, RunningTarget, Slot } from './targets.js';
 export async function startWorkerdTarget(lab: Lab, name: string, slot: Slot): Promise<RunningTarget> {
   const origin = `http://127.0.0.1:${slot.port}`;
   const secrets = [randomBytes(32).toString('base64url')];
-  const node = gatehouseConfig(
-    {
-      name,
-      mode: 'memory',
-      port: slot.port,
-      adminPort: slot.adminPort,
-      issuer: lab.idp.issuer,
-      clientId: slot.clientId,
-      clientSecret: slot.clientSecret,
-      upstream: lab.upstream.url,
-      redisUrl: lab.redisUrl,
-      keyPrefix: '',
-    },
-    secrets,
-  ) as { server: unknown; admin: unknown; session: object };
+  const node = gatehouseConfig(setupFor(name, 'memory', slot, lab), secrets) as {
+    server: unknown;
+    admin: unknown;
+    session: object;
+  };
   const { server: _server, admin: _admin, ...rest } = node;
   const config = { ...rest, session: { store: 'durable-object', secrets } };
 

@@ -21,7 +21,7 @@ import {
   serverColdStart,
   type LambdaStart,
 } from '../lib/cold-start.js';
-import { gatehouseConfig, startGatehouse, type GatehouseSetup } from '../lib/gatehouse.js';
+import { gatehouseConfig, setupFor, startGatehouse, type GatehouseSetup } from '../lib/gatehouse.js';
 import { signIn } from '../lib/login.js';
 import { check, fmt, percentile, table, type Results } from '../lib/report.js';
 import type { Lab } from '../lib/targets.js';
@@ -37,18 +37,7 @@ export async function coldstart(lab: Lab, results: Results): Promise<void> {
   if (runnable(lab, ['gh-lambda'], results, 'coldstart').length === 0) return;
   const slot = lab.slots.get('gh-lambda')!;
   const origin = `http://127.0.0.1:${slot.port}`;
-  const setup: GatehouseSetup = {
-    name: 'gh-lambda',
-    mode: 'cookie',
-    port: slot.port,
-    adminPort: slot.adminPort,
-    issuer: lab.idp.issuer,
-    clientId: slot.clientId,
-    clientSecret: slot.clientSecret,
-    upstream: lab.upstream.url,
-    redisUrl: lab.redisUrl,
-    keyPrefix: '',
-  };
+  const setup = setupFor('gh-lambda', 'cookie', slot, lab);
   const secrets = [randomBytes(32).toString('base64url')];
   const document = gatehouseConfig(setup, secrets) as Record<string, unknown>;
   const file = join(lab.dir, 'gatehouse-cold-start.json');
