@@ -27,6 +27,10 @@ export interface GatehouseClientOptions {
   navigate?: (url: string) => void;
 }
 
+export interface LoginOptions {
+  prompt?: 'none' | 'login';
+}
+
 /** `GET /api/auth/user`: the ID token's profile claims and the session's deadlines. */
 export interface GatehouseUser {
   sub: string;
@@ -78,9 +82,22 @@ export class GatehouseClient extends EventTarget {
     this.contentSha256 = options.contentSha256 ?? false;
   }
 
-  /** Leaves the page for the provider's sign-in; comes back to `returnTo` (default: this page). */
-  login(returnTo: string = currentPath()): void {
-    this.navigate(`${this.basePath}/auth/login?returnTo=${encodeURIComponent(returnTo)}`);
+  /**
+   * Leaves the page for the provider's sign-in; comes back to `returnTo` (default: this page).
+   * `prompt: 'none'` signs in silently: back signed in if the provider still has a session, else
+   * back signed out, with `gatehouse_signin=login_required` (or the provider's other code) added to
+   * the URL, so the app does not try again (see `silentSignInResult()`). `prompt: 'login'` makes the
+   * provider ask for credentials even when it has a session.
+   */
+  login(returnTo: string = currentPath(), options: LoginOptions = {}): void {
+    const query = new URLSearchParams({ returnTo });
+    if (options.prompt) query.set('prompt', options.prompt);
+    this.navigate(`${this.basePath}/auth/login?${query}`);
+  }
+
+  /** After a silent sign-in that came back signed out: the provider's code (`login_required`...), else null. */
+  silentSignInResult(search: string = typeof location === 'undefined' ? '' : location.search): string | null {
+    return new URLSearchParams(search).get('gatehouse_signin');
   }
 
   /**

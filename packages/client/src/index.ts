@@ -4,6 +4,7 @@ export {
   type GatehouseClientOptions,
   type GatehouseUser,
   type JsonRequestInit,
+  type LoginOptions,
   type SessionEndedDetail,
 } from './client.js';
 export { GatehouseError, HttpError, NetworkError, SessionEndedError } from './errors.js';

@@ -6,7 +6,7 @@
  *       useUser()                  { status, user, login, logout, refresh }
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { GatehouseClient, type GatehouseClientOptions, type GatehouseUser } from './client.js';
+import { GatehouseClient, type GatehouseClientOptions, type GatehouseUser, type LoginOptions } from './client.js';
 
 export type UserStatus = 'loading' | 'authenticated' | 'anonymous' | 'error';
 
@@ -17,7 +17,7 @@ export interface UserState {
   /** Why the user could not be loaded (`status` is `error`): Gatehouse or the network failed. */
   error: Error | null;
   client: GatehouseClient;
-  login(returnTo?: string): void;
+  login(returnTo?: string, options?: LoginOptions): void;
   logout(): Promise<void>;
   /** Loads the user again (after an error, or to slide the session). */
   refresh(): Promise<void>;
@@ -53,7 +53,7 @@ export function GatehouseProvider({ client: given, options, children }: Gatehous
     return client.onSessionEnded(() => setLoaded({ status: 'anonymous', user: null, error: null }));
   }, [client, refresh]);
 
-  const login = useCallback((returnTo?: string) => client.login(returnTo), [client]);
+  const login = useCallback((returnTo?: string, options?: LoginOptions) => client.login(returnTo, options), [client]);
   const logout = useCallback(() => client.logout(), [client]);
   const value = useMemo<UserState>(
     () => ({ ...loaded, client, refresh, login, logout }),

@@ -1,6 +1,6 @@
 /**
  * The /auth endpoints (HTTP glue around OidcClient and SessionManager), for every runtime:
- *   GET  /login?returnTo=   start the code flow
+ *   GET  /login?returnTo=&prompt=   start the code flow (prompt=none: silent, back signed out if it cannot be)
  *   GET  /callback          finish it, rotate the session id, redirect to returnTo
  *   POST /callback          the same, for the form_post response modes
  *   GET  /jwks              the public half of Gatehouse's keys, for registration by jwks_uri
@@ -18,6 +18,29 @@ import type { ActiveSession } from '../session/session-manager.js';
 import { userClaims } from '../session/session.js';
 import type { Services } from '../services.js';
 import { safeReturnTo } from './return-to.js';
+import { interactionNeeded } from './errors.js';
+import type { SignInPrompt } from './login-transaction.js';
+
+/** `prompt` at /auth/login: none (silent sign-in) or login (sign in again even with a session at the provider). */
+function promptOf(query: URLSearchParams): SignInPrompt | undefined {
+  const values = query.getAll('prompt');
+  if (values.length === 0) return undefined;
+  if (values.length > 1 || (values[0] !== 'none' && values[0] !== 'login')) {
+    throw new GatehouseError('invalid_request', {
+      message: 'prompt must be "none" or "login".',
+      detail: `prompt ${values.join(',')}`,
+    });
+  }
+  return values[0];
+}
+
+/** `path` with `name=value` added to its query (before any fragment). */
+function withQuery(path: string, name: string, value: string): string {
+  const hash = path.indexOf('#');
+  const [base, fragment] = hash === -1 ? [path, ''] : [path.slice(0, hash), path.slice(hash)];
+  const pair = `${name}=${encodeURIComponent(value)}`;
+  return `${base}${base.includes('?') ? '&' : '?'}${pair}${fragment}`;
+}
 
 /** Parameters of the authorization response; each may appear at most once (RFC 6749 §3.1). */
 const CALLBACK_PARAMS = [
@@ -46,7 +69,8 @@ export function authRoutes(app: Router, services: Services): void {
     const query = new URLSearchParams(rawQuery(request));
     if (query.getAll('returnTo').length > 1) throw new GatehouseError('invalid_return_to');
     const returnTo = safeReturnTo(query.get('returnTo') ?? undefined, config.publicOrigin);
-    const { url, transaction } = await oidc.startLogin(returnTo, sessions.cookieSessionKey(request));
+    const prompt = promptOf(query);
+    const { url, transaction } = await oidc.startLogin(returnTo, sessions.cookieSessionKey(request), prompt);
     transactions.save(request, reply, transaction);
     noStore(reply);
     return reply.redirect(url, 302);
@@ -85,7 +109,16 @@ export function authRoutes(app: Router, services: Services): void {
         detail: 'login transaction replayed',
       });
     }
-    const result = await oidc.finishLogin(response, transaction);
+    let result: Awaited<ReturnType<typeof oidc.finishLogin>>;
+    try {
+      result = await oidc.finishLogin(response, transaction);
+    } catch (error) {
+      // A silent sign-in the provider cannot complete without the user: back to the app, signed out.
+      const needed = transaction.prompt === 'none' ? interactionNeeded(error) : undefined;
+      if (!needed) throw error;
+      request.log.info({ code: needed }, 'silent sign-in: the provider needs the user');
+      return reply.redirect(withQuery(transaction.returnTo, 'gatehouse_signin', needed), 302);
+    }
     // A new id at every sign-in: whatever session (or planted cookie) came before is ended.
     for (const key of new Set([transaction.previousSessionId, sessions.cookieSessionKey(request)])) {
       if (key !== undefined) await sessions.discard(key);

@@ -21,7 +21,7 @@ import { discover, type Discovered } from './discovery.js';
 import { ProviderNonces } from './dpop-nonces.js';
 import { translateProviderError } from './errors.js';
 import { assertSameUser } from './id-token-checks.js';
-import type { LoginTransaction } from './login-transaction.js';
+import type { LoginTransaction, SignInPrompt } from './login-transaction.js';
 
 /** What a successful code exchange yields: the validated ID token claims, the tokens, and the key they are bound to. */
 export interface LoginResult {
@@ -100,6 +100,7 @@ export class OidcClient {
   async startLogin(
     returnTo: string,
     previousSessionId?: string,
+    prompt?: SignInPrompt,
   ): Promise<{ url: string; transaction: LoginTransaction }> {
     const { configuration, form } = await this.#discovered();
     const dpop =
@@ -111,6 +112,7 @@ export class OidcClient {
       returnTo,
       previousSessionId,
       dpopKey: dpop?.jwk,
+      prompt,
     };
     const parameters = new URLSearchParams({
       ...this.#config.authorizationParams,
@@ -123,6 +125,7 @@ export class OidcClient {
       code_challenge: await client.calculatePKCECodeChallenge(transaction.codeVerifier),
       code_challenge_method: 'S256',
     });
+    if (prompt) parameters.set('prompt', prompt);
     // RFC 8707 §2.1: every API a token will be asked for later.
     for (const resource of this.#apis.resources) parameters.append('resource', resource);
     if (this.#config.responseMode !== 'query') parameters.set('response_mode', this.#config.responseMode);

@@ -76,6 +76,22 @@ export function translateProviderError(error: unknown, refused: ErrorCode, step:
   });
 }
 
+/** What a provider answers a silent sign-in (prompt=none) when it would have to show a page (OIDC Core §3.1.2.6). */
+const NEEDS_INTERACTION = new Set([
+  'login_required',
+  'consent_required',
+  'interaction_required',
+  'account_selection_required',
+]);
+
+/** The provider's code when `error` is its "I would have to ask the user" answer to a silent sign-in. */
+export function interactionNeeded(error: unknown): string | undefined {
+  const cause = error instanceof GatehouseError ? error.cause : error;
+  return cause instanceof client.AuthorizationResponseError && NEEDS_INTERACTION.has(cause.error)
+    ? cause.error
+    : undefined;
+}
+
 /** invalid_client / unauthorized_client, whether as a JSON error body or a 401 WWW-Authenticate challenge. */
 function rejectsClientCredentials(error: unknown): boolean {
   const codes = new Set(['invalid_client', 'unauthorized_client']);

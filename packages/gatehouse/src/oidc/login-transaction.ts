@@ -24,7 +24,12 @@ export interface LoginTransaction {
   previousSessionId?: string;
   /** The DPoP key pair (private JWK) the tokens will be bound to, made when sign-in started. */
   dpopKey?: JWK;
+  /** `none`: a silent sign-in, whose "no session at the provider" is an answer, not a failure. */
+  prompt?: SignInPrompt;
 }
+
+/** What the SPA may ask of the provider's sign-in page (OpenID Connect Core §3.1.2.1). */
+export type SignInPrompt = 'none' | 'login';
 
 /** More pending transactions than this in one browser means something is looping: start over. */
 const MAX_PENDING = 3;
@@ -74,7 +79,7 @@ export class LoginTransactions {
     // The name is the associated data: a transaction sealed for one state opens under no other.
     const payload = this.#aead.openJson(sealed, name) as Partial<LoginTransaction> | undefined;
     if (!payload || payload.state !== state) return undefined;
-    const { nonce, codeVerifier, returnTo, previousSessionId, dpopKey } = payload;
+    const { nonce, codeVerifier, returnTo, previousSessionId, dpopKey, prompt } = payload;
     if (typeof nonce !== 'string' || typeof codeVerifier !== 'string' || typeof returnTo !== 'string') {
       return undefined;
     }
@@ -85,6 +90,7 @@ export class LoginTransactions {
       returnTo,
       previousSessionId: typeof previousSessionId === 'string' ? previousSessionId : undefined,
       dpopKey: typeof dpopKey === 'object' && dpopKey !== null ? dpopKey : undefined,
+      prompt: prompt === 'none' || prompt === 'login' ? prompt : undefined,
     };
   }
 

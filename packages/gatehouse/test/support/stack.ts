@@ -162,6 +162,8 @@ export interface SignInOptions {
   username?: string;
   password?: string;
   returnTo?: string;
+  /** More parameters of /auth/login (prompt, ...). */
+  login?: Record<string, string>;
 }
 
 /** How the provider hands the authorization response back: a redirect, or (form_post) a page that POSTs it. */
@@ -176,7 +178,9 @@ export async function providerAnswer(
   stack: SignInTarget,
   options: SignInOptions = {},
 ): Promise<ProviderAnswer> {
-  const query = options.returnTo === undefined ? '' : `?returnTo=${encodeURIComponent(options.returnTo)}`;
+  const params = new URLSearchParams(options.login);
+  if (options.returnTo !== undefined) params.set('returnTo', options.returnTo);
+  const query = params.size === 0 ? '' : `?${params}`;
   const callbackUrl = `${stack.app}/api/auth/callback`;
   let current = `${stack.app}/api/auth/login${query}`;
   let response = await browser.request(current, { navigate: true });
