@@ -1,4 +1,5 @@
 /** HTML of the demo provider's pages: plain, script-free, styled inline. */
+import { DEMO_OTP } from './step-up.js';
 import type { DemoUser } from './users.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -21,18 +22,19 @@ function page(title: string, body: string): string {
 <style>${STYLE}</style></head><body><main>${body}</main></body></html>`;
 }
 
-export function loginPage(uid: string, users: DemoUser[], error?: string): string {
+export function loginPage(uid: string, users: DemoUser[], error?: string, otp = false): string {
   const hint = users.map((u) => `<b>${escapeHtml(u.username)}</b> / ${escapeHtml(u.password)}`).join(' or ');
   return page(
     'Sign in · Demo Identity Provider',
     `<div class="brand">Demo Identity Provider</div>
-<h1>Sign in</h1><p>to continue to the Gatehouse demo</p>
+<h1>Sign in</h1><p>${otp ? 'This needs a stronger sign-in: your password and a one-time code' : 'to continue to the Gatehouse demo'}</p>
 ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 <form method="post" action="/interaction/${escapeHtml(uid)}" autocomplete="off">
 <label for="username">Username</label><input id="username" name="username" required autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password" required>
+${otp ? '<label for="otp">One-time code</label><input id="otp" name="otp" inputmode="numeric" required>' : ''}
 <button type="submit">Sign in</button></form>
-<p class="hint">Demo users: ${hint}</p>`,
+<p class="hint">Demo users: ${hint}${otp ? `. One-time code: <b>${DEMO_OTP}</b>` : ''}</p>`,
   );
 }
 

@@ -17,6 +17,7 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { DEMO_USERS, findUser } from './users.js';
 import { loginPage, logoutPage, messagePage } from './idp-pages.js';
+import { DEMO_OTP, MFA_ACR, needsOtp, PASSWORD_ACR, stepUpPolicy } from './step-up.js';
 import { JWT_BEARER, registerTokenExchange, TOKEN_EXCHANGE, type TokenExchangeOptions } from './token-exchange.js';
 
 export interface DemoClient {
@@ -317,7 +318,8 @@ function configuration(
       delete (init as { dispatcher?: unknown } | undefined)?.dispatcher;
       return fetch(url, init);
     },
-    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    acrValues: [PASSWORD_ACR, MFA_ACR],
+    interactions: { policy: stepUpPolicy(), url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       ctx.body = messagePage('Sign-in error', `${out.error}: ${out.error_description ?? ''}`);
@@ -417,19 +419,21 @@ async function handleInteraction(provider: Provider, req: IncomingMessage, res: 
   if (req.method === 'POST') {
     const form = new URLSearchParams(await readBody(req));
     const user = findUser(form.get('username') ?? '');
-    if (user && form.get('password') === user.password) {
+    const otp = needsOtp(details.params.acr_values);
+    if (user && form.get('password') === user.password && (!otp || form.get('otp') === DEMO_OTP)) {
       await provider.interactionFinished(
         req,
         res,
-        { login: { accountId: user.sub } },
+        { login: { accountId: user.sub, acr: otp ? MFA_ACR : PASSWORD_ACR, amr: otp ? ['pwd', 'otp'] : ['pwd'] } },
         { mergeWithLastSubmission: false },
       );
       return;
     }
-    sendHtml(res, 200, loginPage(details.uid, DEMO_USERS, 'Wrong username or password.'));
+    const error = otp ? 'Wrong username, password or code.' : 'Wrong username or password.';
+    sendHtml(res, 200, loginPage(details.uid, DEMO_USERS, error, otp));
     return;
   }
-  sendHtml(res, 200, loginPage(details.uid, DEMO_USERS));
+  sendHtml(res, 200, loginPage(details.uid, DEMO_USERS, undefined, needsOtp(details.params.acr_values)));
 }
 
 function sendHtml(res: ServerResponse, status: number, html: string): void {

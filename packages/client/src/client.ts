@@ -3,7 +3,7 @@
  * the browser sends it by itself; this client only adds what the browser cannot do alone (the
  * anti-forgery header) and turns Gatehouse's answers into events and typed errors.
  */
-import { HttpError, NetworkError, SessionEndedError } from './errors.js';
+import { HttpError, NetworkError, SessionEndedError, StepUpRequiredError } from './errors.js';
 
 export interface GatehouseClientOptions {
   /** Where Gatehouse's endpoints live: its `basePath` setting. Default `/api`. */
@@ -29,6 +29,10 @@ export interface GatehouseClientOptions {
 
 export interface LoginOptions {
   prompt?: 'none' | 'login';
+  /** A step-up: the authentication context classes to reach (from `StepUpRequiredError.acrValues`). */
+  acrValues?: readonly string[];
+  /** A step-up: authenticate again if the last time was longer ago than this, in seconds. */
+  maxAge?: number;
 }
 
 /** `GET /api/auth/user`: the ID token's profile claims and the session's deadlines. */
@@ -92,6 +96,8 @@ export class GatehouseClient extends EventTarget {
   login(returnTo: string = currentPath(), options: LoginOptions = {}): void {
     const query = new URLSearchParams({ returnTo });
     if (options.prompt) query.set('prompt', options.prompt);
+    if (options.acrValues?.length) query.set('acr_values', options.acrValues.join(' '));
+    if (options.maxAge !== undefined) query.set('max_age', String(options.maxAge));
     this.navigate(`${this.basePath}/auth/login?${query}`);
   }
 
@@ -236,7 +242,8 @@ function errorMessage(body: unknown, fallback: string): string {
 }
 
 function httpError(response: Response, body: unknown): HttpError {
-  return new HttpError(
+  const Kind = errorCode(body) === 'step_up_required' ? StepUpRequiredError : HttpError;
+  return new Kind(
     response.status,
     errorCode(body),
     errorMessage(body, `${response.status} ${response.statusText}`.trim()),

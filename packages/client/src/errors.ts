@@ -33,6 +33,25 @@ export class SessionEndedError extends HttpError {
   override name = 'SessionEndedError';
 }
 
+/**
+ * The call needs a stronger or more recent sign-in than the session has (RFC 9470 step-up):
+ * `acrValues` and `maxAge` say what, and `client.login(returnTo, { acrValues, maxAge })` gets it.
+ * The session itself is fine.
+ */
+export class StepUpRequiredError extends HttpError {
+  override name = 'StepUpRequiredError';
+  /** The authentication context classes, any one of which will do. */
+  get acrValues(): string[] | undefined {
+    const value = (this.body as { acr_values?: unknown } | undefined)?.acr_values;
+    return typeof value === 'string' ? value.split(' ').filter(Boolean) : undefined;
+  }
+  /** The longest time, in seconds, since the user last authenticated. */
+  get maxAge(): number | undefined {
+    const value = (this.body as { max_age?: unknown } | undefined)?.max_age;
+    return typeof value === 'number' ? value : undefined;
+  }
+}
+
 /** The request never got an answer: offline, DNS, connection reset. Safe to retry later. */
 export class NetworkError extends GatehouseError {
   override name = 'NetworkError';

@@ -7,4 +7,4 @@ export {
   type LoginOptions,
   type SessionEndedDetail,
 } from './client.js';
-export { GatehouseError, HttpError, NetworkError, SessionEndedError } from './errors.js';
+export { GatehouseError, HttpError, NetworkError, SessionEndedError, StepUpRequiredError } from './errors.js';

@@ -26,6 +26,14 @@ export const ERROR_CODES = {
   invalid_path: { status: 400, message: 'The request path is not allowed.' },
   invalid_logout_token: { status: 400, message: 'The logout token is not valid.' },
   unauthenticated: { status: 401, message: 'Sign-in required.' },
+  step_up_required: {
+    status: 401,
+    message: 'This needs a stronger or more recent sign-in.',
+  },
+  step_up_failed: {
+    status: 403,
+    message: 'The identity provider did not confirm the stronger sign-in this needs.',
+  },
   upstream_unauthorized: {
     status: 401,
     message: 'The API did not accept your credentials. Try again; if it persists, sign in again.',
@@ -107,6 +115,8 @@ export interface GatehouseErrorOptions {
   cause?: unknown;
   /** Response headers that belong to this error (e.g. Retry-After). */
   headers?: Record<string, string>;
+  /** More members of the JSON body, for what the browser must know to recover (step-up: acr_values, max_age). */
+  body?: Record<string, string | number>;
 }
 
 export class GatehouseError extends Error {
@@ -114,6 +124,7 @@ export class GatehouseError extends Error {
   readonly status: number;
   readonly detail: string | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly body: Record<string, string | number> | undefined;
 
   constructor(code: ErrorCode, options: GatehouseErrorOptions = {}) {
     super(options.message ?? ERROR_CODES[code].message, {
@@ -124,11 +135,12 @@ export class GatehouseError extends Error {
     this.status = ERROR_CODES[code].status;
     this.detail = options.detail;
     this.headers = options.headers;
+    this.body = options.body;
   }
 
   /** The body the browser receives. */
   toJSON(): { error: ErrorCode; message: string } {
-    return { error: this.code, message: this.message };
+    return { ...this.body, error: this.code, message: this.message };
   }
 }
 

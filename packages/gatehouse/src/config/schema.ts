@@ -124,6 +124,18 @@ export const accessRuleSchema = z
         description:
           'Claims of the user\'s ID token and the value each must have (a list: any of them; a list-valued claim: containing it). Nested claims by dotted path, e.g. "realm_access.roles".',
       }),
+    acr: z
+      .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'expected an acr value (no spaces or quotes)'))
+      .min(1)
+      .optional()
+      .meta({
+        description:
+          "Step-up (RFC 9470): the sign-in must have reached one of these authentication context classes (the ID token's acr). Not met: 401 step_up_required naming them; the SPA signs in again with them.",
+      }),
+    maxAge: duration.optional().meta({
+      description:
+        'Step-up (RFC 9470): the user must have authenticated at most this long ago (the ID token\'s auth_time), e.g. "5m". Not met: 401 step_up_required with max_age.',
+    }),
   })
   .meta({
     description:

@@ -19,19 +19,39 @@ import { userClaims } from '../session/session.js';
 import type { Services } from '../services.js';
 import { safeReturnTo } from './return-to.js';
 import { interactionNeeded } from './errors.js';
-import type { SignInPrompt } from './login-transaction.js';
+import type { SignInRequest } from './login-transaction.js';
 
-/** `prompt` at /auth/login: none (silent sign-in) or login (sign in again even with a session at the provider). */
-function promptOf(query: URLSearchParams): SignInPrompt | undefined {
-  const values = query.getAll('prompt');
-  if (values.length === 0) return undefined;
-  if (values.length > 1 || (values[0] !== 'none' && values[0] !== 'login')) {
-    throw new GatehouseError('invalid_request', {
-      message: 'prompt must be "none" or "login".',
-      detail: `prompt ${values.join(',')}`,
-    });
+/**
+ * What /auth/login may ask of the provider, each at most once: `prompt` none (silent sign-in) or
+ * login (ask again even with a session there); a step-up's `acr_values` (space-separated) and
+ * `max_age` (seconds), as a 401 step_up_required named them.
+ */
+function signInRequestOf(query: URLSearchParams): SignInRequest {
+  const one = (name: string) => {
+    const values = query.getAll(name);
+    if (values.length > 1) throw badLogin(`${name} repeated`);
+    return values[0];
+  };
+  const prompt = one('prompt');
+  if (prompt !== undefined && prompt !== 'none' && prompt !== 'login') throw badLogin(`prompt ${prompt}`);
+  const acr = one('acr_values');
+  const acrValues = acr?.split(' ').filter(Boolean);
+  if (acr !== undefined && (!ACR_VALUES.test(acr) || acrValues!.length === 0 || acrValues!.length > 10)) {
+    throw badLogin('acr_values');
   }
-  return values[0];
+  const age = one('max_age');
+  if (age !== undefined && !/^\d{1,8}$/.test(age)) throw badLogin(`max_age ${age}`);
+  return { prompt, acrValues, maxAge: age === undefined ? undefined : Number(age) };
+}
+
+/** Space-separated acr values: printable ASCII without quotes or backslashes (they end up in a URL and a JWT). */
+const ACR_VALUES = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,1024}$/;
+
+function badLogin(detail: string): GatehouseError {
+  return new GatehouseError('invalid_request', {
+    message: 'Sign-in takes prompt (none or login), acr_values and max_age (seconds), each at most once.',
+    detail: `login: ${detail}`,
+  });
 }
 
 /** `path` with `name=value` added to its query (before any fragment). */
@@ -69,8 +89,8 @@ export function authRoutes(app: Router, services: Services): void {
     const query = new URLSearchParams(rawQuery(request));
     if (query.getAll('returnTo').length > 1) throw new GatehouseError('invalid_return_to');
     const returnTo = safeReturnTo(query.get('returnTo') ?? undefined, config.publicOrigin);
-    const prompt = promptOf(query);
-    const { url, transaction } = await oidc.startLogin(returnTo, sessions.cookieSessionKey(request), prompt);
+    const asked = signInRequestOf(query);
+    const { url, transaction } = await oidc.startLogin(returnTo, sessions.cookieSessionKey(request), asked);
     transactions.save(request, reply, transaction);
     noStore(reply);
     return reply.redirect(url, 302);

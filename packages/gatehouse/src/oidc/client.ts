@@ -21,7 +21,7 @@ import { discover, type Discovered } from './discovery.js';
 import { ProviderNonces } from './dpop-nonces.js';
 import { translateProviderError } from './errors.js';
 import { assertSameUser } from './id-token-checks.js';
-import type { LoginTransaction, SignInPrompt } from './login-transaction.js';
+import type { LoginTransaction, SignInRequest } from './login-transaction.js';
 
 /** What a successful code exchange yields: the validated ID token claims, the tokens, and the key they are bound to. */
 export interface LoginResult {
@@ -100,7 +100,7 @@ export class OidcClient {
   async startLogin(
     returnTo: string,
     previousSessionId?: string,
-    prompt?: SignInPrompt,
+    asked: SignInRequest = {},
   ): Promise<{ url: string; transaction: LoginTransaction }> {
     const { configuration, form } = await this.#discovered();
     const dpop =
@@ -112,7 +112,7 @@ export class OidcClient {
       returnTo,
       previousSessionId,
       dpopKey: dpop?.jwk,
-      prompt,
+      ...asked,
     };
     const parameters = new URLSearchParams({
       ...this.#config.authorizationParams,
@@ -125,7 +125,9 @@ export class OidcClient {
       code_challenge: await client.calculatePKCECodeChallenge(transaction.codeVerifier),
       code_challenge_method: 'S256',
     });
-    if (prompt) parameters.set('prompt', prompt);
+    if (asked.prompt) parameters.set('prompt', asked.prompt);
+    if (asked.acrValues) parameters.set('acr_values', asked.acrValues.join(' '));
+    if (asked.maxAge !== undefined) parameters.set('max_age', String(asked.maxAge));
     // RFC 8707 §2.1: every API a token will be asked for later.
     for (const resource of this.#apis.resources) parameters.append('resource', resource);
     if (this.#config.responseMode !== 'query') parameters.set('response_mode', this.#config.responseMode);
@@ -174,6 +176,7 @@ export class OidcClient {
         throw new GatehouseError('login_failed', { detail: 'token response had no ID token' });
       }
       this.#checkBinding(tokens.token_type, 'callback');
+      checkStepUp(claims, transaction);
       const idToken = await idTokens.verified(tokens.id_token, 'callback');
       return { claims: { ...claims }, tokens: { ...tokenSet(tokens), idToken }, dpopKey: transaction.dpopKey };
     } catch (error) {
@@ -332,4 +335,23 @@ function tokenSet(response: client.TokenEndpointResponse & client.TokenEndpointR
     idToken: response.id_token,
     scope: response.scope,
   };
+}
+
+/** Clock skew allowed on auth_time when a step-up asked for max_age. */
+const AUTH_TIME_SKEW_S = 30;
+
+/** A step-up sign-in must have reached what it asked for: else nothing changes (the session before it stays). */
+function checkStepUp(claims: client.IDToken, transaction: LoginTransaction): void {
+  const { acrValues, maxAge } = transaction;
+  if (acrValues && !(typeof claims.acr === 'string' && acrValues.includes(claims.acr))) {
+    throw new GatehouseError('step_up_failed', {
+      detail: `callback: acr ${String(claims.acr)} is not one of ${acrValues.join(', ')}`,
+    });
+  }
+  if (maxAge !== undefined) {
+    const age = Date.now() / 1000 - Number(claims.auth_time);
+    if (!(age <= maxAge + AUTH_TIME_SKEW_S)) {
+      throw new GatehouseError('step_up_failed', { detail: `callback: auth_time ${String(claims.auth_time)} too old` });
+    }
+  }
 }

@@ -26,6 +26,17 @@ export interface LoginTransaction {
   dpopKey?: JWK;
   /** `none`: a silent sign-in, whose "no session at the provider" is an answer, not a failure. */
   prompt?: SignInPrompt;
+  /** A step-up (RFC 9470): the acr values asked for, one of which the ID token must carry. */
+  acrValues?: string[];
+  /** A step-up: the user must have authenticated at most this many seconds before the answer. */
+  maxAge?: number;
+}
+
+/** What the SPA may ask of a sign-in beyond where to return. */
+export interface SignInRequest {
+  prompt?: SignInPrompt;
+  acrValues?: string[];
+  maxAge?: number;
 }
 
 /** What the SPA may ask of the provider's sign-in page (OpenID Connect Core §3.1.2.1). */
@@ -79,7 +90,7 @@ export class LoginTransactions {
     // The name is the associated data: a transaction sealed for one state opens under no other.
     const payload = this.#aead.openJson(sealed, name) as Partial<LoginTransaction> | undefined;
     if (!payload || payload.state !== state) return undefined;
-    const { nonce, codeVerifier, returnTo, previousSessionId, dpopKey, prompt } = payload;
+    const { nonce, codeVerifier, returnTo, previousSessionId, dpopKey, prompt, acrValues, maxAge } = payload;
     if (typeof nonce !== 'string' || typeof codeVerifier !== 'string' || typeof returnTo !== 'string') {
       return undefined;
     }
@@ -91,6 +102,8 @@ export class LoginTransactions {
       previousSessionId: typeof previousSessionId === 'string' ? previousSessionId : undefined,
       dpopKey: typeof dpopKey === 'object' && dpopKey !== null ? dpopKey : undefined,
       prompt: prompt === 'none' || prompt === 'login' ? prompt : undefined,
+      acrValues: Array.isArray(acrValues) ? acrValues.filter((v): v is string => typeof v === 'string') : undefined,
+      maxAge: typeof maxAge === 'number' ? maxAge : undefined,
     };
   }
 

@@ -2,13 +2,15 @@
  * The configured API routes: basePath + route.path (and everything below it) streams to the
  * route's upstream after the session and anti-forgery checks, with the right token attached.
  * An upstream 401 gets one token refresh and, when the request has no body to replay, one retry;
- * a DPoP upstream's `use_dpop_nonce` 401 gets one retry with a proof carrying its nonce.
+ * a DPoP upstream's `use_dpop_nonce` 401 gets one retry with a proof carrying its nonce; a step-up
+ * challenge (RFC 9470) goes to the browser as 401 step_up_required.
  */
 import { GatehouseError } from '../errors.js';
 import type { HttpReply, HttpRequest } from '../http/exchange.js';
 import { routeOnly, type Router } from '../http/router.js';
 import type { Services } from '../services.js';
 import { admit } from './admission.js';
+import { stepUpChallenge } from './step-up-challenge.js';
 import type { ProxiedRoute } from './proxied-route.js';
 import { hasBody, type Answer, type ForwardRequest } from './transport.js';
 
@@ -63,6 +65,10 @@ export function proxyRoutes(app: Router, services: Services, routes: readonly Pr
         answer = await call(request, reply, forward, isUnauthorized);
         if (answer.status !== 401) return reply;
       }
+
+      // Not the token but the sign-in behind it is too weak or too old: a refresh would not help.
+      const stepUp = stepUpChallenge(answer.headers);
+      if (stepUp) throw stepUp;
 
       // The upstream refused the token: refresh once, and retry once if the request can be replayed.
       const renewed = await tokens.renew(route, session, credential);

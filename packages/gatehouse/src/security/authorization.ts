@@ -44,14 +44,42 @@ export class Authorizer {
     };
   }
 
-  /** Throws 401/403 unless the session's user satisfies every rule. */
+  /**
+   * Throws 401/403 unless the session's user satisfies every rule: 403 when no sign-in could help
+   * (scopes, roles, claims), then 401 step_up_required when a stronger or more recent one would.
+   */
   check(rule: AccessRule, session: ActiveSession | undefined): User {
     if (!session) throw new GatehouseError('unauthenticated');
     const user = this.user(session);
     const refusal = refusalReason(rule, user);
     if (refusal) throw new GatehouseError('forbidden', { detail: refusal });
+    const stepUp = stepUpReason(rule, user, Date.now());
+    if (stepUp) throw stepUpRequired({ acr: rule.acr, maxAgeMs: rule.maxAge }, stepUp);
     return user;
   }
+}
+
+/** What the sign-in must reach, as the browser is told (RFC 9470's names): the SPA signs in again with it. */
+export function stepUpRequired(needs: { acr?: readonly string[]; maxAgeMs?: number }, detail: string): GatehouseError {
+  const body: Record<string, string | number> = {};
+  if (needs.acr) body.acr_values = needs.acr.join(' ');
+  if (needs.maxAgeMs !== undefined) body.max_age = Math.floor(needs.maxAgeMs / 1000);
+  return new GatehouseError('step_up_required', { body, detail });
+}
+
+/** Why the user's sign-in is too weak or too old for `rule` (the ID token's acr and auth_time), or undefined. */
+function stepUpReason(rule: AccessRule, user: User, now: number): string | undefined {
+  const acr = user.claims.acr;
+  if (rule.acr && !(typeof acr === 'string' && rule.acr.includes(acr))) {
+    return `acr ${typeof acr === 'string' ? acr : 'absent'}, not one of ${rule.acr.join(', ')}`;
+  }
+  if (rule.maxAge !== undefined) {
+    const authTime = user.claims.auth_time;
+    if (typeof authTime !== 'number') return 'no auth_time in the ID token';
+    // auth_time has whole seconds: the sign-in happened within the second after it.
+    if (now - (authTime + 1) * 1000 > rule.maxAge) return `authenticated ${Math.round(now / 1000 - authTime)} s ago`;
+  }
+  return undefined;
 }
 
 /** Why `user` fails `rule`, or undefined when it passes. */

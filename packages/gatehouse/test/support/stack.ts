@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { startDemoIdp, type DemoClient, type DemoIdp, type DemoIdpOptions } from '../../../../examples/demo/src/idp.js';
+import { DEMO_OTP } from '../../../../examples/demo/src/step-up.js';
 import { createGatehouse, type Extension, type Gatehouse } from '../../src/index.js';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
 import { TestBrowser, isRedirect, type SeenResponse } from './browser.js';
@@ -164,6 +165,8 @@ export interface SignInOptions {
   returnTo?: string;
   /** More parameters of /auth/login (prompt, ...). */
   login?: Record<string, string>;
+  /** The one-time code, when the provider's page asks for one (a step-up); default: the demo's. */
+  otp?: string;
 }
 
 /** How the provider hands the authorization response back: a redirect, or (form_post) a page that POSTs it. */
@@ -200,7 +203,11 @@ export async function providerAnswer(
     const formUrl = new URL(unescapeHtml(action), current);
     // The provider's auto-submitting form_post page: its hidden inputs are the response.
     if (formUrl.href === callbackUrl) return { url: formUrl, form: hiddenInputs(response.body) };
-    const credentials = { username: options.username ?? 'alice', password: options.password ?? 'alice' };
+    const credentials = {
+      username: options.username ?? 'alice',
+      password: options.password ?? 'alice',
+      ...(/name="otp"/.test(response.body) && { otp: options.otp ?? DEMO_OTP }),
+    };
     response = await browser.request(formUrl.href, {
       method: 'POST',
       navigate: true,
