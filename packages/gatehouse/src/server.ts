@@ -19,6 +19,7 @@ import { ClientIdentity } from './oidc/client-identity.js';
 import { adminRoutes } from './ops/admin.js';
 import { gatewayRoutes } from './gateway/forward-auth.js';
 import { extensionEndpoints } from './extensions/endpoints.js';
+import { sessionEventsRoute } from './session/session-events.js';
 import { loadExtensions } from './extensions/load.js';
 import type { Extension } from './extensions/types.js';
 import { NamedUpstream } from './extensions/upstream-client.js';
@@ -127,6 +128,7 @@ export async function createGatehouse(
   app.setErrorHandler(onError);
   securityHooks(app, services);
   await app.register(async (scope) => authRoutes(fastifyRouter(scope), services));
+  await app.register(async (scope) => sessionEventsRoute(fastifyRouter(scope), services));
   if (config.oidc.backchannelLogout) {
     await app.register(async (scope) => backchannelRoute(fastifyRouter(scope), services));
   }

@@ -463,6 +463,10 @@ export const configSchema = z.strictObject({
         description: 'false: a browser-session cookie. true: Max-Age equal to the absolute timeout.',
       }),
       idleTimeout: duration.prefault('30m').meta({ description: 'A session unused this long ends.' }),
+      endingSoon: duration.prefault('2m').meta({
+        description:
+          'How long before a session ends (idle or absolute timeout) GET /api/auth/events tells the SPA "ending-soon".',
+      }),
       absoluteTimeout: duration.prefault('8h').meta({ description: 'A session ends this long after sign-in.' }),
       secrets: z.array(secret(32, 'a secret')).min(1, 'expected at least one secret').meta({
         description:

@@ -82,6 +82,11 @@ export class CookieSessions extends SessionManager {
     return this.#ended.get(key) ? undefined : this.#refreshed.get(key);
   }
 
+  /** What this instance knows: ended here, refreshed here, else the cookie's own (another instance's logout is not seen). */
+  current(session: ActiveSession): Promise<SessionData | undefined> {
+    return this.latest(session);
+  }
+
   async latest(session: ActiveSession): Promise<SessionData | undefined> {
     if (this.#ended.get(session.key)) return undefined;
     const newer = this.#refreshed.get(session.key);

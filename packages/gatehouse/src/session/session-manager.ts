@@ -78,6 +78,11 @@ export abstract class SessionManager {
   abstract read(key: string): Promise<SessionData | undefined>;
   /** The newest data of a loaded session: what another request may have written since it was loaded. */
   abstract latest(session: ActiveSession): Promise<SessionData | undefined>;
+  /**
+   * The session as it is now, for watching it (session events): from the store's exact in-process
+   * copy where it keeps one, else the store; never records activity.
+   */
+  abstract current(session: ActiveSession): Promise<SessionData | undefined>;
   /** Starts a new session under a fresh id and sets the cookie. */
   abstract create(reply: HttpReply, fields: NewSession): Promise<ActiveSession>;
   /** Writes a changed session back if it still exists; false when it has ended meanwhile. */

@@ -84,6 +84,10 @@ export class StoreSessions extends SessionManager {
     return this.read(session.key);
   }
 
+  current(session: ActiveSession): Promise<SessionData | undefined> {
+    return this.#read(session.key, true);
+  }
+
   async create(reply: HttpReply, fields: NewSession): Promise<ActiveSession> {
     const id = newSessionId();
     const session: ActiveSession = { key: sessionKey(id), data: this.newSessionData(fields), reply };

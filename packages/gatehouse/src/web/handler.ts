@@ -13,6 +13,7 @@ import type { LoadedExtension } from '../extensions/load.js';
 import { NamedUpstream } from '../extensions/upstream-client.js';
 import { answerFailure, logFailure } from '../http/failure.js';
 import { authRoutes } from '../oidc/auth-routes.js';
+import { sessionEventsRoute } from '../session/session-events.js';
 import { backchannelRoute } from '../oidc/backchannel-route.js';
 import { ProxiedRoute } from '../proxy/proxied-route.js';
 import { proxyRoutes } from '../proxy/proxy-routes.js';
@@ -59,6 +60,7 @@ export class FetchGatehouse {
     this.#screening = screening(this.services);
     this.#router = new WebRouter(config.server.bodyLimit);
     authRoutes(this.#router, this.services);
+    sessionEventsRoute(this.#router, this.services);
     if (config.oidc.backchannelLogout) backchannelRoute(this.#router, this.services);
     const transports = options.transports ?? fetchTransports();
     this.#upstreams = Object.entries(config.upstreams).map(

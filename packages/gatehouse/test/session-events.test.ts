@@ -1,0 +1,155 @@
+/**
+ * GET /api/auth/events, the session as server-sent events: deadlines, "ending-soon" before a
+ * timeout, "user-changed" when a refresh brings a new ID token, and "ended" within a second of a
+ * logout on another instance (Redis); watching never keeps an idle session alive; no session or
+ * no anti-forgery header is a clear JSON error.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TestBrowser } from './support/browser.js';
+import { rawRequest } from './support/raw-http.js';
+import { redisUnavailable } from './support/redis.js';
+import { startRuntimeStack, type RuntimeStack } from './support/runtimes.js';
+import { signIn } from './support/stack.js';
+
+const skip = await redisUnavailable();
+
+interface ServerEvent {
+  event: string;
+  data: Record<string, unknown>;
+  at: number;
+}
+
+/** Reads a stream of server-sent events as they arrive. */
+async function listen(
+  url: string,
+  cookie: string,
+): Promise<{ events: ServerEvent[]; next(name: string, timeoutMs: number): Promise<ServerEvent>; close(): void }> {
+  const abort = new AbortController();
+  const response = await fetch(url, {
+    headers: { cookie, 'x-csrf': '1', 'sec-fetch-site': 'same-origin' },
+    signal: abort.signal,
+  });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+  assert.equal(response.headers.get('cache-control'), 'no-store');
+  const events: ServerEvent[] = [];
+  const waiters: (() => void)[] = [];
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.+)$/m.exec(block)?.[1];
+          const data = /^data: (.+)$/m.exec(block)?.[1];
+          if (event) events.push({ event, data: JSON.parse(data ?? '{}'), at: Date.now() });
+          waiters.splice(0).forEach((wake) => wake());
+        }
+      }
+    } catch {
+      // closed by the test
+    }
+    events.push({ event: '(end of stream)', data: {}, at: Date.now() });
+    waiters.splice(0).forEach((wake) => wake());
+  })();
+  const next = async (name: string, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = events.find((e) => e.event === name);
+      if (found) return found;
+      if (Date.now() > deadline)
+        throw new Error(`no "${name}" event within ${timeoutMs} ms: ${events.map((e) => e.event).join(', ')}`);
+      await new Promise<void>((wake) => {
+        waiters.push(wake);
+        setTimeout(wake, 100);
+      });
+    }
+  };
+  return { events, next, close: () => abort.abort() };
+}
+
+describe('session events', { skip }, () => {
+  let stack: RuntimeStack;
+  before(async () => {
+    stack = await startRuntimeStack('node', {
+      idp: { accessTokenTtlSeconds: 2 },
+      gatehouse: (d) => ({
+        ...d,
+        oidc: { ...d.oidc!, refreshSkew: '0s' },
+        session: { ...d.session, idleTimeout: '8s', endingSoon: '5s' },
+      }),
+    });
+  });
+  after(() => stack?.close());
+
+  async function signedIn(): Promise<{ browser: TestBrowser; cookie: string }> {
+    const browser = new TestBrowser();
+    assert.equal((await signIn(browser, stack)).status, 302);
+    return { browser, cookie: await browser.jar.getCookieString(stack.app) };
+  }
+
+  it('refuses a stream without a session or without the anti-forgery header, with JSON', async () => {
+    const anonymous = await rawRequest(stack.app, '/api/auth/events', { headers: { 'x-csrf': '1' } });
+    assert.equal(anonymous.status, 401);
+    assert.equal(JSON.parse(anonymous.body).error, 'unauthenticated');
+    const { cookie } = await signedIn();
+    const forged = await rawRequest(stack.app, '/api/auth/events', { headers: { cookie } });
+    assert.equal(forged.status, 403);
+    assert.equal(JSON.parse(forged.body).error, 'csrf_header_missing');
+  });
+
+  it('says "ended" within a second of a logout on another instance, and ends the stream', async () => {
+    const { cookie } = await signedIn();
+    const stream = await listen(`${stack.app}/api/auth/events`, cookie);
+    try {
+      const first = await stream.next('session', 2_000);
+      assert.ok(Date.parse(String(first.data.sessionExpiresAt)) > Date.now());
+      const peer = await stack.peer();
+      const logout = await rawRequest(peer, '/api/auth/logout', {
+        method: 'POST',
+        headers: { cookie, 'x-csrf': '1', 'sec-fetch-site': 'same-origin' },
+      });
+      assert.equal(logout.status, 200);
+      const loggedOutAt = Date.now();
+      const ended = await stream.next('ended', 3_000);
+      assert.ok(ended.at - loggedOutAt < 1_000, `ended after ${ended.at - loggedOutAt} ms`);
+      await stream.next('(end of stream)', 2_000);
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('warns before the idle timeout, does not keep the session alive by watching, and says when it ended', async () => {
+    const { browser, cookie } = await signedIn();
+    const stream = await listen(`${stack.app}/api/auth/events`, cookie);
+    try {
+      const soon = await stream.next('ending-soon', 5_000);
+      assert.equal(soon.data.reason, 'idle');
+      assert.ok(Date.parse(String(soon.data.at)) > Date.now());
+      await stream.next('ended', 9_000);
+      const after = await browser.api(`${stack.app}/api/auth/user`);
+      assert.equal(after.status, 401, 'watching alone did not keep it alive');
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('says "user-changed" when a refresh brings a new ID token', async () => {
+    const { browser, cookie } = await signedIn();
+    const stream = await listen(`${stack.app}/api/auth/events`, cookie);
+    try {
+      await stream.next('session', 2_000);
+      await new Promise((resolve) => setTimeout(resolve, 2_200)); // the access token expires
+      assert.equal((await browser.api(`${stack.app}/api/orders/1`)).status, 200, 'refreshed on the way');
+      const changed = await stream.next('user-changed', 2_000);
+      assert.equal(changed.data.sub, 'alice');
+    } finally {
+      stream.close();
+    }
+  });
+});
