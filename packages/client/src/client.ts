@@ -4,6 +4,7 @@
  * anti-forgery header) and turns Gatehouse's answers into events and typed errors.
  */
 import { HttpError, NetworkError, SessionEndedError, StepUpRequiredError } from './errors.js';
+import { watchSession, type SessionEndingSoonDetail, type SessionWatchOptions } from './session-watch.js';
 
 export interface GatehouseClientOptions {
   /** Where Gatehouse's endpoints live: its `basePath` setting. Default `/api`. */
@@ -164,6 +165,31 @@ export class GatehouseClient extends EventTarget {
     const body = await readBody(response);
     if (!response.ok) throw httpError(response, body);
     return body as T;
+  }
+
+  /**
+   * Follows the session (Gatehouse's `/auth/events`, or polling where streaming fails): emits
+   * `sessionended` when it ends anywhere (logout in another tab, the provider, an admin, a timeout),
+   * `sessionendingsoon` before a timeout, `userchanged` when the user's claims change, and
+   * `sessionupdate` with the deadlines. Returns the function that stops it. Watching is not
+   * activity: it never keeps an idle session alive.
+   */
+  watchSession(options?: SessionWatchOptions): () => void {
+    return watchSession(
+      {
+        basePath: this.basePath,
+        request: (path, init) => this.send(path, init),
+        emit: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
+      },
+      options,
+    );
+  }
+
+  /** Subscribes to `sessionendingsoon`; returns the unsubscribe function. */
+  onSessionEndingSoon(listener: (detail: SessionEndingSoonDetail) => void): () => void {
+    const handler = (event: Event) => listener((event as CustomEvent<SessionEndingSoonDetail>).detail);
+    this.addEventListener('sessionendingsoon', handler);
+    return () => this.removeEventListener('sessionendingsoon', handler);
   }
 
   /** Subscribes to `sessionended`; returns the unsubscribe function. */

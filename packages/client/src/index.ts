@@ -8,3 +8,4 @@ export {
   type SessionEndedDetail,
 } from './client.js';
 export { GatehouseError, HttpError, NetworkError, SessionEndedError, StepUpRequiredError } from './errors.js';
+export type { SessionEndingSoonDetail, SessionWatchOptions } from './session-watch.js';

@@ -3,10 +3,11 @@
  *
  *   <GatehouseProvider>            loads the user once, tracks sign-out and ended sessions
  *     <RequireAuth>                renders its children only for a signed-in user
- *       useUser()                  { status, user, login, logout, refresh }
+ *       useUser()                  { status, user, login, logout, refresh, endingSoon }
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { GatehouseClient, type GatehouseClientOptions, type GatehouseUser, type LoginOptions } from './client.js';
+import type { SessionEndingSoonDetail } from './session-watch.js';
 
 export type UserStatus = 'loading' | 'authenticated' | 'anonymous' | 'error';
 
@@ -21,6 +22,8 @@ export interface UserState {
   logout(): Promise<void>;
   /** Loads the user again (after an error, or to slide the session). */
   refresh(): Promise<void>;
+  /** Set while the session is about to end (from Gatehouse's session events); null otherwise. */
+  endingSoon: SessionEndingSoonDetail | null;
 }
 
 const GatehouseContext = createContext<UserState | null>(null);
@@ -29,12 +32,19 @@ export interface GatehouseProviderProps {
   /** A client to share with code outside React; one is created from `options` otherwise. */
   client?: GatehouseClient;
   options?: GatehouseClientOptions;
+  /** Follow the session while signed in (ended elsewhere, ending soon, user changed). Default true. */
+  watchSession?: boolean;
   children?: ReactNode;
 }
 
 type Loaded = Pick<UserState, 'status' | 'user' | 'error'>;
 
-export function GatehouseProvider({ client: given, options, children }: GatehouseProviderProps): ReactNode {
+export function GatehouseProvider({
+  client: given,
+  options,
+  watchSession = true,
+  children,
+}: GatehouseProviderProps): ReactNode {
   // The client lives as long as the provider; later changes to `options` are ignored on purpose.
   const [client] = useState(() => given ?? new GatehouseClient(options));
   const [loaded, setLoaded] = useState<Loaded>({ status: 'loading', user: null, error: null });
@@ -53,11 +63,37 @@ export function GatehouseProvider({ client: given, options, children }: Gatehous
     return client.onSessionEnded(() => setLoaded({ status: 'anonymous', user: null, error: null }));
   }, [client, refresh]);
 
+  const [endingSoon, setEndingSoon] = useState<SessionEndingSoonDetail | null>(null);
+  const signedIn = loaded.status === 'authenticated';
+  useEffect(() => {
+    if (!watchSession || !signedIn) return;
+    const stop = client.watchSession();
+    const onUser = (event: Event) => {
+      const claims = (event as CustomEvent<Record<string, unknown>>).detail;
+      setLoaded((now) => (now.user ? { ...now, user: { ...now.user, ...claims } as GatehouseUser } : now));
+    };
+    const onUpdate = (event: Event) => {
+      const { sessionExpiresAt } = (event as CustomEvent<{ sessionExpiresAt: string }>).detail;
+      // Activity moved the deadline past the one warned about: no longer ending soon.
+      setEndingSoon((now) => (now && Date.parse(sessionExpiresAt) > now.at.getTime() ? null : now));
+    };
+    const stopWarning = client.onSessionEndingSoon(setEndingSoon);
+    client.addEventListener('userchanged', onUser);
+    client.addEventListener('sessionupdate', onUpdate);
+    return () => {
+      stop();
+      stopWarning();
+      client.removeEventListener('userchanged', onUser);
+      client.removeEventListener('sessionupdate', onUpdate);
+      setEndingSoon(null);
+    };
+  }, [client, watchSession, signedIn]);
+
   const login = useCallback((returnTo?: string, options?: LoginOptions) => client.login(returnTo, options), [client]);
   const logout = useCallback(() => client.logout(), [client]);
   const value = useMemo<UserState>(
-    () => ({ ...loaded, client, refresh, login, logout }),
-    [loaded, client, refresh, login, logout],
+    () => ({ ...loaded, client, refresh, login, logout, endingSoon }),
+    [loaded, client, refresh, login, logout, endingSoon],
   );
   return <GatehouseContext.Provider value={value}>{children}</GatehouseContext.Provider>;
 }
