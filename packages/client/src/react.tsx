@@ -32,7 +32,11 @@ export interface GatehouseProviderProps {
   /** A client to share with code outside React; one is created from `options` otherwise. */
   client?: GatehouseClient;
   options?: GatehouseClientOptions;
-  /** Follow the session while signed in (ended elsewhere, ending soon, user changed). Default true. */
+  /**
+   * Follow the session while signed in (ended elsewhere, ending soon, user changed): one
+   * long-lived request per tab (over HTTP/1.1, one of the browser's six connections to the
+   * origin), so it is opt-in. Default false.
+   */
   watchSession?: boolean;
   children?: ReactNode;
 }
@@ -42,7 +46,7 @@ type Loaded = Pick<UserState, 'status' | 'user' | 'error'>;
 export function GatehouseProvider({
   client: given,
   options,
-  watchSession = true,
+  watchSession = false,
   children,
 }: GatehouseProviderProps): ReactNode {
   // The client lives as long as the provider; later changes to `options` are ignored on purpose.
