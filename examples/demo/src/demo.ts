@@ -92,6 +92,8 @@ export async function startDemo(
         // Signing out at the provider ends the Gatehouse session too.
         backchannelLogoutUri: `${appUrl}/api/auth/backchannel-logout`,
         ...highAssurance?.client,
+        // Every ID token says when the user signed in, so the step-up route can tell a recent sign-in.
+        metadata: { require_auth_time: true, ...highAssurance?.client.metadata },
       },
     ],
     ...highAssurance?.idp,
@@ -112,6 +114,8 @@ export async function startDemo(
       DEMO_PROFILE_API: profileApi.url,
       DEMO_APP_PORT: String(ports.app),
       DEMO_ADMIN_PORT: String(ports.admin),
+      // How recent a sign-in viewing an order's details needs (gatehouse.yaml, /order-details).
+      DEMO_RECENT_SIGN_IN: env.DEMO_RECENT_SIGN_IN ?? '5m',
     },
   });
   const gatehouse = await createGatehouse(config);

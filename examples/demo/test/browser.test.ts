@@ -195,7 +195,7 @@ describe('the demo in a real browser', { skip: browserUnavailable() }, () => {
   it('never lets a token reach the page in any response it received', () => {
     assert.ok(received.length > 10, `saw ${received.length} responses`);
     assert.deepEqual(unreadable, [], 'every response the page received was checked');
-    for (const api of ['/api/dashboard', '/api/orders']) {
+    for (const api of ['/api/dashboard', '/api/order-details']) {
       assert.ok(
         received.some((r) => r.includes(api)),
         `the scan covered ${api} responses`,
@@ -396,3 +396,38 @@ async function startAttackerPages(appUrl: string) {
     },
   };
 }
+
+describe('the demo asking for a recent sign-in (step-up)', { skip: browserUnavailable() }, () => {
+  let demo: Demo;
+  let browser: Browser;
+  before(async () => {
+    // Details need a sign-in of the last 2 seconds here (5 minutes in the demo itself).
+    demo = await startTestDemo('standard', { ...process.env, DEMO_RECENT_SIGN_IN: '2s' });
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  it('shows order details after a recent sign-in, asks to sign in again when it is old, and shows them after', async () => {
+    const page = await browser.newPage();
+    const app = (path: string) => `${demo.appUrl}${path}`;
+    await page.goto(app('/orders/1002'));
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await signInAtProvider(page, 'alice');
+    await page.waitForURL(app('/orders/1002'));
+    await page.getByRole('heading', { name: 'Order #1002' }).waitFor();
+
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    await page.reload();
+    await page.getByRole('heading', { name: "Please confirm it's you" }).waitFor();
+    await screenshot(page, 'step-up');
+    await page.getByRole('button', { name: 'Sign in again' }).click();
+    await page.waitForURL(`${demo.idp.issuer}/**`);
+    await signInAtProvider(page, 'alice');
+    await page.waitForURL(app('/orders/1002'));
+    await page.getByRole('heading', { name: 'Order #1002' }).waitFor();
+    await page.close();
+  });
+});

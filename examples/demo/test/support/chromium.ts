@@ -46,7 +46,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** The demo on free ports. */
-export async function startTestDemo(profile: DemoProfile = 'standard'): Promise<Demo> {
+export async function startTestDemo(profile: DemoProfile = 'standard', env = process.env): Promise<Demo> {
   return startDemo(
     {
       app: await freePort(),
@@ -55,7 +55,7 @@ export async function startTestDemo(profile: DemoProfile = 'standard'): Promise<
       profile: await freePort(),
       admin: await freePort(),
     },
-    process.env,
+    env,
     profile,
   );
 }

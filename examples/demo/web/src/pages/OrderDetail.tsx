@@ -1,3 +1,5 @@
+import { StepUpRequiredError } from '@gatehouse/client';
+import { useGatehouse } from '@gatehouse/client/react';
 import { Link, useParams } from 'react-router';
 import { useApi, type Order } from '../api';
 import { Loading, Problem } from '../feedback';
@@ -8,7 +10,8 @@ const STEPS: Order['status'][] = ['processing', 'shipped', 'delivered'];
 
 export function OrderDetail() {
   const { id = '' } = useParams();
-  const order = useApi<Order>(`/api/orders/${encodeURIComponent(id)}`);
+  // Details go through the step-up route (gatehouse.yaml): they need a recent sign-in.
+  const order = useApi<Order>(`/api/order-details/${encodeURIComponent(id)}`);
 
   return (
     <>
@@ -16,11 +19,25 @@ export function OrderDetail() {
         <Link to="/">← Your dashboard</Link>
       </p>
       {order.state === 'loading' && <Loading />}
-      {order.state === 'failed' && (
+      {order.state === 'failed' && order.error instanceof StepUpRequiredError && <StepUp need={order.error} />}
+      {order.state === 'failed' && !(order.error instanceof StepUpRequiredError) && (
         <Problem error={order.status === 404 ? `Order #${id} was not found in your account.` : order.error} />
       )}
       {order.state === 'ready' && <OrderCard order={order.data} />}
     </>
+  );
+}
+
+/** Gatehouse said the sign-in is too old for this: sign in again, and come back here. */
+function StepUp({ need }: { need: StepUpRequiredError }) {
+  const client = useGatehouse();
+  const again = () => client.login(undefined, { maxAge: need.maxAge, acrValues: need.acrValues });
+  return (
+    <section className="card" aria-labelledby="step-up-title">
+      <h1 id="step-up-title">Please confirm it's you</h1>
+      <p className="muted">Order details need a recent sign-in. Sign in again to see them.</p>
+      <button onClick={again}>Sign in again</button>
+    </section>
   );
 }
 
