@@ -11,6 +11,7 @@ import { TestBrowser } from './support/browser.js';
 import { rawRequest } from './support/raw-http.js';
 import { RUNTIMES, startRuntimeStack, type RuntimeStack } from './support/runtimes.js';
 import { redisUnavailable } from './support/redis.js';
+import { listen } from './support/server-events.js';
 import { echo } from './support/upstream.js';
 import { CLIENT_ID, authorizationResponse, leakedTokens, signIn } from './support/stack.js';
 
@@ -100,6 +101,26 @@ for (const runtime of RUNTIMES) {
       assert.equal(replayed.status, 401);
       assert.equal(JSON.parse(replayed.body).error, 'session_expired');
       assert.equal((await onPeer()).status, 401, 'refused at once by the instance that served it before');
+    });
+
+    it('streams session events, and says "ended" within a second of a logout on the other instance', async () => {
+      const browser = await signedIn();
+      const cookie = await browser.jar.getCookieString(stack.app);
+      const stream = await listen(`${stack.app}/api/auth/events`, cookie);
+      try {
+        await stream.next('session', 2_000);
+        const peer = await stack.peer();
+        const logout = await rawRequest(peer, '/api/auth/logout', {
+          method: 'POST',
+          headers: { cookie, 'x-csrf': '1', 'sec-fetch-site': 'same-origin' },
+        });
+        assert.equal(logout.status, 200);
+        const loggedOutAt = Date.now();
+        const ended = await stream.next('ended', 3_000);
+        assert.ok(ended.at - loggedOutAt < 1_000, `ended after ${ended.at - loggedOutAt} ms`);
+      } finally {
+        stream.close();
+      }
     });
 
     it('ends the session when the provider sends a back-channel logout', async () => {

@@ -10,18 +10,28 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { MFA_ACR } from '../../../examples/demo/src/step-up.js';
+import { defineExtension } from '../src/index.js';
 import { TestBrowser } from './support/browser.js';
 import { signIn, startStack, type Stack } from './support/stack.js';
 import { echo } from './support/upstream.js';
+
+/** An extension endpoint whose upstream call may meet a step-up challenge. */
+const transferSummary = defineExtension({
+  name: 'transfers',
+  upstreams: ['api'],
+  endpoints: [{ path: '/transfer-summary', handler: ({ upstreams }) => upstreams.api.get('/orders/transfer') }],
+});
 
 describe('step-up authentication', () => {
   let stack: Stack;
   before(async () => {
     stack = await startStack({
+      extensions: [transferSummary],
       gatehouse: (d) => {
         const api = new URL(d.routes![0]!.upstream).origin;
         return {
           ...d,
+          upstreams: { api: { url: api } },
           routes: [
             ...d.routes!,
             { path: '/payments', upstream: `${api}/payments`, authorize: { acr: [MFA_ACR] } },
@@ -110,6 +120,10 @@ describe('step-up authentication', () => {
       assert.equal(body.acr_values, MFA_ACR);
       assert.equal(body.max_age, 300);
       assert.equal(stack.idp.grants.filter((g) => g.grantType === 'refresh_token').length, refreshes);
+      const viaExtension = await browser.api(`${stack.app}/api/transfer-summary`);
+      assert.equal(viaExtension.status, 401, 'an extension endpoint calling that upstream: the same answer');
+      assert.equal(JSON.parse(viaExtension.body).error, 'step_up_required');
+      assert.equal(JSON.parse(viaExtension.body).acr_values, MFA_ACR);
     } finally {
       stack.upstream.handle(echo);
     }

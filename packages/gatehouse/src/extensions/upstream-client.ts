@@ -10,6 +10,7 @@ import type { Tracing } from '../ops/tracing.js';
 import { checkedRestPath } from '../proxy/path.js';
 import type { HttpRequest } from '../http/exchange.js';
 import type { CallAnswer, ForwardRequest, TransportFactory } from '../proxy/transport.js';
+import { stepUpChallenge } from '../proxy/step-up-challenge.js';
 import { Upstream } from '../proxy/upstream.js';
 import type { ActiveSession } from '../session/session-manager.js';
 import type { TokenManager } from '../tokens/token-manager.js';
@@ -104,6 +105,9 @@ export class NamedUpstream {
       };
       let response = await send(credential);
       if (response.status === 401 && credential) {
+        // The sign-in, not the token, is too weak or too old (RFC 9470): as on proxied routes.
+        const stepUp = stepUpChallenge(response.headers);
+        if (stepUp) throw stepUp;
         // Refused token: renew once and retry once, as proxied routes do (the body is in memory).
         const renewed = await this.tokens.renew(this.upstreamConfig, scope.session, credential);
         if (renewed) response = await send(renewed);
