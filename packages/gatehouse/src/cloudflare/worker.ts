@@ -10,12 +10,12 @@
  */
 import { loadRuntimeConfig } from '../config/runtimes.js';
 import { ConfigError } from '../config/load.js';
-import { GatehouseError } from '../errors.js';
 import { loadExtensions } from '../extensions/load.js';
 import type { Extension } from '../extensions/types.js';
 import { ClientIdentity } from '../oidc/client-identity.js';
 import { MemoryCounters } from '../security/rate-limit.js';
 import { consoleLog } from '../web/console-log.js';
+import { startOnce } from '../web/start-once.js';
 import { fetchTransports } from '../web/fetch-transport.js';
 import { FetchGatehouse, type StaticFiles } from '../web/handler.js';
 import { DurableObjectStore, type SessionsNamespace } from './durable-store.js';
@@ -46,23 +46,11 @@ export function createWorker(options: WorkerOptions = {}): {
   fetch(request: Request, env: GatehouseEnv): Promise<Response>;
 } {
   // One Gatehouse per isolate, built on its first request (a Worker's bindings arrive with requests).
-  let gatehouse: Promise<FetchGatehouse> | undefined;
+  const gatehouse = startOnce((env: GatehouseEnv) => start(env, options), options.write ?? console.log);
   return {
     async fetch(request, env) {
-      gatehouse ??= start(env, options).catch((error: unknown) => {
-        gatehouse = undefined; // try again on the next request (a secret may be added meanwhile)
-        throw error;
-      });
-      let ready: FetchGatehouse;
-      try {
-        ready = await gatehouse;
-      } catch (error) {
-        const write = options.write ?? console.log;
-        const problems = error instanceof ConfigError ? error.problems : [String(error)];
-        consoleLog('error', write).error({ problems }, 'Gatehouse cannot start');
-        const failure = new GatehouseError('server_error');
-        return Response.json(failure.toJSON(), { status: 500, headers: { 'cache-control': 'no-store' } });
-      }
+      const ready = await gatehouse(env);
+      if (ready instanceof Response) return ready;
       return ready.fetch(request, request.headers.get('cf-connecting-ip') ?? '0.0.0.0');
     },
   };

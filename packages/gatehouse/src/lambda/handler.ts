@@ -22,6 +22,7 @@ import { ClientIdentity } from '../oidc/client-identity.js';
 import { MemoryCounters } from '../security/rate-limit.js';
 import type { RedisStore } from '../session/redis-store.js';
 import { consoleLog } from '../web/console-log.js';
+import { startOnce } from '../web/start-once.js';
 import { fetchTransports } from '../web/fetch-transport.js';
 import { FetchGatehouse } from '../web/handler.js';
 import {
@@ -55,21 +56,10 @@ const STREAMED_LIMIT = 200 * 1024 * 1024;
 type Answer = (event: LambdaHttpEvent) => Promise<Response>;
 
 function answerer(options: LambdaOptions): Answer {
-  let gatehouse: Promise<FetchGatehouse> | undefined;
+  const gatehouse = startOnce(() => start(options), options.write);
   return async (event) => {
-    gatehouse ??= start(options).catch((error: unknown) => {
-      gatehouse = undefined; // the next invocation tries again
-      throw error;
-    });
-    let ready: FetchGatehouse;
-    try {
-      ready = await gatehouse;
-    } catch (error) {
-      const problems = error instanceof ConfigError ? error.problems : [String(error)];
-      consoleLog('error', options.write).error({ problems }, 'Gatehouse cannot start');
-      const failure = new GatehouseError('server_error');
-      return Response.json(failure.toJSON(), { status: 500, headers: { 'cache-control': 'no-store' } });
-    }
+    const ready = await gatehouse();
+    if (ready instanceof Response) return ready;
     const { request, target, ip } = requestOf(event);
     return ready.fetch(request, ip, target);
   };

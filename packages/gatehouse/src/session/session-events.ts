@@ -45,7 +45,8 @@ function eventStream(
   const encoder = new TextEncoder();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
-  let sent = { idleAt: 0, absoluteAt: 0, warnedFor: 0, idToken: session.data.tokens.idToken };
+  /** What the browser has been told. */
+  const sent = { idleAt: 0, absoluteAt: 0, warnedFor: 0, idToken: session.data.tokens.idToken };
   return new ReadableStream<Uint8Array>({
     start(controller) {
       const emit = (event: string, data: unknown) =>
@@ -64,18 +65,19 @@ function eventStream(
         if (now >= Math.min(idleAt, absoluteAt)) return end();
         if (idleAt !== sent.idleAt || absoluteAt !== sent.absoluteAt) {
           emit('session', { sessionExpiresAt: iso(idleAt), absoluteExpiresAt: iso(absoluteAt) });
-          sent = { ...sent, idleAt, absoluteAt };
+          sent.idleAt = idleAt;
+          sent.absoluteAt = absoluteAt;
           lastWrite = now;
         }
         const soonest = Math.min(idleAt, absoluteAt);
         if (soonest - now <= endingSoonMs && sent.warnedFor !== soonest) {
           emit('ending-soon', { reason: idleAt <= absoluteAt ? 'idle' : 'absolute', at: iso(soonest) });
-          sent = { ...sent, warnedFor: soonest };
+          sent.warnedFor = soonest;
           lastWrite = now;
         }
         if (data.tokens.idToken !== sent.idToken) {
           emit('user-changed', userClaims(data.tokens));
-          sent = { ...sent, idToken: data.tokens.idToken };
+          sent.idToken = data.tokens.idToken;
           lastWrite = now;
         }
         if (now - lastWrite >= HEARTBEAT_MS) {

@@ -112,33 +112,40 @@ export class FetchTransport implements UpstreamTransport {
       if (FETCH_MANAGED.has(name)) continue;
       for (const item of typeof value === 'string' ? [value] : value) headers.append(name, item);
     }
-    const deadline = new AbortController();
-    let late: () => void = () => {};
-    const expired = new Promise<never>((_, reject) => {
-      late = () => reject(new GatehouseError('upstream_timeout', { detail: 'no answer in time' }));
-    });
-    expired.catch(() => {}); // raced only without a signal
-    const timer = setTimeout(() => {
-      deadline.abort(new GatehouseError('upstream_timeout', { detail: 'no answer in time' }));
-      late();
-    }, this.timeoutMs);
-    const pending = (this.#connection?.fetch ?? fetch)(this.#origin + forward.path, {
+    const init = {
       method: forward.method,
       headers,
       body,
       redirect: 'manual',
-      ...(signal && { signal: AbortSignal.any([deadline.signal, signal]) }),
       ...(body instanceof ReadableStream && { duplex: 'half' }),
-    } as RequestInit);
+    } as RequestInit;
+    const fetchImpl = this.#connection?.fetch ?? fetch;
+    const url = this.#origin + forward.path;
+    const timedOut = () => new GatehouseError('upstream_timeout', { detail: 'no answer in time' });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (signal) {
+      const deadline = new AbortController();
+      timer = setTimeout(() => deadline.abort(timedOut()), this.timeoutMs);
+      try {
+        return await fetchImpl(url, { ...init, signal: AbortSignal.any([deadline.signal, signal]) });
+      } catch (error) {
+        throw upstreamError(deadline.signal.aborted ? deadline.signal.reason : error);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const pending = fetchImpl(url, init);
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timedOut()), this.timeoutMs);
+    });
     try {
-      return await (signal ? pending : Promise.race([pending, expired]));
+      return await Promise.race([pending, expired]);
     } catch (error) {
-      if (!signal)
-        pending.then(
-          (response) => response.body?.cancel(),
-          () => {},
-        );
-      throw upstreamError(deadline.signal.aborted ? deadline.signal.reason : error);
+      pending.then(
+        (response) => response.body?.cancel(),
+        () => {},
+      );
+      throw upstreamError(error);
     } finally {
       clearTimeout(timer);
     }
