@@ -10,7 +10,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { GatehouseError } from '../errors.js';
-import { chunksOf } from '../web/chunks.js';
+import { readAll } from '../web/chunks.js';
 
 export interface HttpApiEvent {
   version: '2.0';
@@ -159,21 +159,12 @@ export async function resultOf(event: LambdaHttpEvent, response: Response): Prom
 
 /** The body, refused past `limit` bytes. */
 async function readUpTo(response: Response, limit: number): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (response.body) {
-    for await (const chunk of chunksOf(response.body)) {
-      size += chunk.length;
-      if (size > limit) {
-        await response.body.cancel().catch(() => {});
-        throw new GatehouseError('response_too_large', {
-          detail: `answer over ${limit} bytes, the event source's limit`,
-        });
-      }
-      chunks.push(chunk);
-    }
-  }
-  return Buffer.concat(chunks);
+  if (!response.body) return Buffer.alloc(0);
+  return readAll(
+    response.body,
+    limit,
+    () => new GatehouseError('response_too_large', { detail: `answer over ${limit} bytes, the event source's limit` }),
+  );
 }
 
 /** The JSON error in place of an answer that cannot be delivered as it is, with the security headers it had. */

@@ -11,3 +11,23 @@ export async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenera
     reader.releaseLock();
   }
 }
+
+/** The whole stream, at most `limit` bytes: past that it is cancelled and `tooLarge()` is thrown. */
+export async function readAll(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  tooLarge: () => Error,
+): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of chunksOf(stream)) {
+    size += chunk.length;
+    if (size > limit) break; // leaving the loop releases the reader, so the stream can be cancelled
+    chunks.push(chunk);
+  }
+  if (size > limit) {
+    await stream.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  return Buffer.concat(chunks);
+}

@@ -5,7 +5,7 @@
  */
 import { GatehouseError } from '../errors.js';
 import type { EndpointOptions, Handler, Router } from '../http/router.js';
-import { chunksOf } from './chunks.js';
+import { readAll } from './chunks.js';
 import type { WebReply, WebRequest } from './exchange.js';
 
 interface Endpoint {
@@ -117,12 +117,10 @@ function decodeSegment(segment: string): string {
 async function readText(request: Request, limit: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? 0);
   if (declared > limit) throw new GatehouseError('payload_too_large', { detail: `content-length ${declared}` });
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of chunksOf(request.body!)) {
-    size += chunk.length;
-    if (size > limit) throw new GatehouseError('payload_too_large', { detail: `body over ${limit} bytes` });
-    chunks.push(chunk);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  const bytes = await readAll(
+    request.body!,
+    limit,
+    () => new GatehouseError('payload_too_large', { detail: `body over ${limit} bytes` }),
+  );
+  return new TextDecoder().decode(bytes);
 }
