@@ -66,7 +66,7 @@ async function startGatehouse(options: GatehouseOptions = {}): Promise<{ stack: 
           // The documented configurations rewrite /api/orders to /v1/orders on the API.
           { path: '/orders', upstream: `${api}/v1/orders`, websocket: true },
           { path: '/admins', upstream: `${api}/admins`, authorize: { roles: ['admin'] } },
-          { path: '/limited', upstream: `${api}/limited`, rateLimit: { perSession: { requests: 2, window: '1m' } } },
+          { path: '/limited', upstream: `${api}/limited`, rateLimit: { perSession: { requests: 2, window: '1h' } } },
         ],
       };
     },
