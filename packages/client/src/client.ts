@@ -30,6 +30,12 @@ export interface GatehouseClientOptions {
 
 export interface LoginOptions {
   prompt?: 'none' | 'login';
+  /**
+   * The provider to sign in with, by its name in Gatehouse's `oidc.providers` ("default": `oidc`
+   * itself). Unset: the one the current session signed in with, else the default. A name Gatehouse
+   * does not know is refused (400), never replaced.
+   */
+  provider?: string;
   /** A step-up: the authentication context classes to reach (from `StepUpRequiredError.acrValues`). */
   acrValues?: readonly string[];
   /** A step-up: authenticate again if the last time was longer ago than this, in seconds. */
@@ -50,6 +56,8 @@ export interface GatehouseUser {
     absoluteExpiresAt: string;
     /** A plain-link sign-out URL, bound to this session. */
     logoutUrl: string;
+    /** The provider the session signed in with ("default", or a name from `oidc.providers`). */
+    provider: string;
   };
 }
 
@@ -92,11 +100,13 @@ export class GatehouseClient extends EventTarget {
    * `prompt: 'none'` signs in silently: back signed in if the provider still has a session, else
    * back signed out, with `gatehouse_signin=login_required` (or the provider's other code) added to
    * the URL, so the app does not try again (see `silentSignInResult()`). `prompt: 'login'` makes the
-   * provider ask for credentials even when it has a session.
+   * provider ask for credentials even when it has a session. `provider` picks one of several
+   * providers.
    */
   login(returnTo: string = currentPath(), options: LoginOptions = {}): void {
     const query = new URLSearchParams({ returnTo });
     if (options.prompt) query.set('prompt', options.prompt);
+    if (options.provider) query.set('provider', options.provider);
     if (options.acrValues?.length) query.set('acr_values', options.acrValues.join(' '));
     if (options.maxAge !== undefined) query.set('max_age', String(options.maxAge));
     this.navigate(`${this.basePath}/auth/login?${query}`);

@@ -21,6 +21,8 @@ const FASTIFY_STATUS_CODES: Record<number, ErrorCode> = {
 export interface ErrorHandlerOptions {
   /** Where the HTML error page's "sign in again" link points. */
   loginPath: string;
+  /** Where its "home" link points (the app's pathPrefix + "/"); default "/". */
+  homePath?: string;
   /** Called for `session_expired`, so the dead cookie is cleared wherever the session ended. */
   onSessionExpired?: (reply: FastifyReply) => void;
   /** Called with every error answered (for metrics). */
@@ -52,6 +54,7 @@ export function answerError(options: ErrorHandlerOptions) {
     answerFailure(failure, request, reply, {
       htmlErrors: request.routeOptions.config.htmlErrors === true,
       loginPath: options.loginPath,
+      homePath: options.homePath,
     });
     return reply;
   };

@@ -1,7 +1,7 @@
 import type { GatehouseConfig } from './config/load.js';
 import { LoginTransactions } from './oidc/login-transaction.js';
-import { OidcClient } from './oidc/client.js';
 import type { ClientIdentity } from './oidc/client-identity.js';
+import { Providers } from './oidc/providers.js';
 import type { Metrics } from './ops/metrics.js';
 import type { Tracing } from './ops/tracing.js';
 import { Authorizer } from './security/authorization.js';
@@ -17,7 +17,8 @@ import { TokenManager } from './tokens/token-manager.js';
 /** The long-lived parts every endpoint works with; built once per process by createServices(). */
 export interface Services {
   readonly config: GatehouseConfig;
-  readonly oidc: OidcClient;
+  /** The providers users sign in with (`oidc` and `oidc.providers`). */
+  readonly providers: Providers;
   readonly sessions: SessionManager;
   readonly transactions: LoginTransactions;
   readonly tokens: TokenManager;
@@ -34,8 +35,8 @@ export interface Services {
 
 /** What each runtime brings: the parts that differ between Node, Workers and Lambda. */
 export interface RuntimeParts {
-  /** How Gatehouse authenticates to the provider, and the fetch its calls go through. */
-  identity: ClientIdentity;
+  /** How Gatehouse authenticates to each provider, and the fetch its calls go through (loadIdentities). */
+  identities: ReadonlyMap<string, ClientIdentity>;
   /** Where sessions live; undefined in cookie mode. */
   store: SessionStore | undefined;
   /** Where rate-limit counters live. */
@@ -46,17 +47,17 @@ export interface RuntimeParts {
 
 /** The services of one Gatehouse, the same on every runtime. */
 export function createServices(config: GatehouseConfig, parts: RuntimeParts): Services {
-  const oidc = new OidcClient(
-    config.oidc,
-    parts.identity,
+  const providers = new Providers(
+    config,
+    parts.identities,
     signInResources([...config.routes, ...Object.values(config.upstreams)]),
   );
   const sessions: SessionManager = parts.store ? new StoreSessions(config, parts.store) : new CookieSessions(config);
   return {
     config,
-    oidc,
+    providers,
     sessions,
-    tokens: new TokenManager(config, oidc, sessions, parts.metrics),
+    tokens: new TokenManager(config, providers, sessions, parts.metrics),
     metrics: parts.metrics,
     tracing: parts.tracing,
     checks: new RequestChecks(config),
@@ -65,9 +66,8 @@ export function createServices(config: GatehouseConfig, parts: RuntimeParts): Se
     limits: new RateLimiter(config.rateLimit, parts.counters),
     transactions: new LoginTransactions({
       secrets: config.session.secrets,
+      app: config.app,
       sessionCookieName: config.session.cookieName,
-      ttlMs: config.oidc.loginTimeout,
-      crossSitePost: config.oidc.responseMode.startsWith('form_post'),
     }),
   };
 }

@@ -12,7 +12,7 @@ import { loadRuntimeConfig } from '../config/runtimes.js';
 import { ConfigError } from '../config/load.js';
 import { loadExtensions } from '../extensions/load.js';
 import type { Extension } from '../extensions/types.js';
-import { ClientIdentity } from '../oidc/client-identity.js';
+import { loadIdentities } from '../oidc/providers.js';
 import { MemoryCounters } from '../security/rate-limit.js';
 import { consoleLog } from '../web/console-log.js';
 import { startOnce } from '../web/start-once.js';
@@ -69,7 +69,7 @@ async function start(env: GatehouseEnv, options: WorkerOptions): Promise<FetchGa
   return new FetchGatehouse(config, {
     log,
     parts: {
-      identity: await ClientIdentity.load(config.oidc),
+      identities: await loadIdentities(config),
       store:
         config.session.store === 'durable-object'
           ? new DurableObjectStore(env.GATEHOUSE_SESSIONS!, config.session.secrets)

@@ -103,7 +103,8 @@ export function maskSecrets(config: unknown): unknown {
       .filter((k) => k.secret)
       .map((k) => k.path),
   );
-  const walk = (value: unknown, path: string): unknown => {
+  const walk = (value: unknown, at: string): unknown => {
+    const path = asTopLevelPath(at);
     if (secretPaths.has(path)) return Array.isArray(value) ? value.map(() => MASK) : MASK;
     if (Array.isArray(value)) return value.map((v) => walk(v, `${path}[]`));
     if (value && typeof value === 'object') {
@@ -112,4 +113,15 @@ export function maskSecrets(config: unknown): unknown {
     return value;
   };
   return walk(config, '');
+}
+
+/**
+ * An app's or a provider's keys are the top level's and oidc's: "apps.shop.oidc.clientSecret" (as
+ * written) and "apps[].providers[].clientSecret" (effective) are masked as "oidc.clientSecret" is.
+ */
+function asTopLevelPath(path: string): string {
+  return path
+    .replace(/^(?:apps\.[^.]+|apps\[\])(?:\.|$)/, '')
+    .replace(/^oidc\.providers\.[^.]+(?=\.|$)/, 'oidc')
+    .replace(/^providers\[\](?=\.|$)/, 'oidc');
 }

@@ -9,20 +9,44 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { oidcProblems, resolveOidcDefaults, type ResolvedOidcSettings } from './oidc-rules.js';
 import { runtimeProblems, type Runtime } from './runtimes.js';
-import { configSchema, isExchange, type ParsedConfig, type ParsedRoute, type TokenChoiceConfig } from './schema.js';
+import {
+  configSchema,
+  DEFAULT_PROVIDER,
+  isExchange,
+  MAIN_APP,
+  oidcSchema,
+  PROCESS_KEYS,
+  type ParsedConfig,
+  type ParsedRoute,
+  type TokenChoiceConfig,
+} from './schema.js';
 
-/** The effective configuration: parsed, with derived URLs filled in, frozen. */
 /** A route with its defaults resolved. */
 export type RouteConfig = ParsedRoute & { readonly requireSession: boolean };
 
-export type GatehouseConfig = Omit<ParsedConfig, 'routes' | 'oidc'> & {
+/** One provider's settings, every default settled: `oidc` itself ("default") or one of `oidc.providers`. */
+export type OidcSettings = Omit<ResolvedOidcSettings, 'backchannelLogout' | 'postLogoutRedirectUri' | 'providers'> & {
+  /** "default" for `oidc` itself, else its key in `oidc.providers`. */
+  readonly name: string;
+  readonly backchannelLogout: boolean;
+  /** publicUrl + basePath + "/auth/callback"; never built from request headers. */
+  readonly redirectUri: string;
+  readonly postLogoutRedirectUri: string;
+};
+
+/** The effective configuration of one app: parsed, with derived URLs filled in, frozen. */
+export type GatehouseConfig = Omit<ParsedConfig, 'routes' | 'oidc' | 'apps'> & {
   readonly routes: readonly RouteConfig[];
-  readonly oidc: Omit<ResolvedOidcSettings, 'backchannelLogout' | 'postLogoutRedirectUri'> & {
-    readonly backchannelLogout: boolean;
-    /** publicUrl + basePath + "/auth/callback"; never built from request headers. */
-    readonly redirectUri: string;
-    readonly postLogoutRedirectUri: string;
-  };
+  /** The default provider (the settings under `oidc`). */
+  readonly oidc: OidcSettings;
+  /** Every provider, the default first. */
+  readonly providers: readonly OidcSettings[];
+  /** "main" for the top level, else its key in `apps`. */
+  readonly app: string;
+  /** Where the app lives on its host ("" for the whole host); basePath already starts with it. */
+  readonly pathPrefix: string;
+  /** The other apps of the process (on the top level's configuration only). */
+  readonly apps: readonly GatehouseConfig[];
   /** The origin of publicUrl, e.g. "https://app.example.com". */
   readonly publicOrigin: string;
 };
@@ -84,16 +108,121 @@ export function loadConfigText(
 export function parseConfig(input: unknown, source?: string, runtime: Runtime = 'node'): GatehouseConfig {
   const unsupported = runtimeProblems(input, runtime);
   if (unsupported.length > 0) throw new ConfigError(unsupported, source);
-  const result = configSchema.safeParse(input);
-  if (!result.success) throw new ConfigError(result.error.issues.flatMap(describeIssue), source);
-  const oidc = resolveOidcDefaults(result.data.oidc);
-  const problems = [
-    ...crossFieldProblems(result.data),
-    ...oidcProblems(oidc),
-    ...boundTokenProblems(result.data, oidc),
-  ];
+  const main = parseApp(input, MAIN_APP, '', runtime);
+  if ('problems' in main) throw new ConfigError(main.problems, source);
+  const problems: string[] = [];
+  const apps: GatehouseConfig[] = [];
+  const { apps: _apps, ...shared } = input as Record<string, unknown>;
+  for (const [name, overrides] of Object.entries(main.parsed.apps)) {
+    const at = `apps.${name}`;
+    const misplaced = [...PROCESS_KEYS, 'apps'].filter((key) => key in overrides);
+    if (misplaced.length > 0) {
+      problems.push(...misplaced.map((key) => `${at}.${key}: set once for the whole process, at the top level`));
+      continue;
+    }
+    const { pathPrefix, ...own } = overrides;
+    const app = parseApp(mergeConfig(shared, own), name, pathPrefix ?? '', runtime);
+    if ('problems' in app) problems.push(...app.problems.map((problem) => `${at}.${problem}`));
+    else apps.push(app.config);
+  }
+  problems.push(...appProblems(main.config, apps));
   if (problems.length > 0) throw new ConfigError(problems, source);
-  return deepFreeze(withDerivedValues(result.data, oidc));
+  return effective({ ...main.config, apps });
+}
+
+/** One app's configuration (the top level, or an app's keys merged over it), validated. */
+function parseApp(
+  input: unknown,
+  name: string,
+  pathPrefix: string,
+  runtime: Runtime,
+): { parsed: ParsedConfig; config: GatehouseConfig } | { problems: string[] } {
+  const result = configSchema.safeParse(input);
+  if (!result.success) return { problems: result.error.issues.flatMap(describeIssue) };
+  const parsed = result.data;
+  const providers = parseProviders(parsed, (input as { oidc: Record<string, unknown> }).oidc, runtime);
+  if ('problems' in providers) return providers;
+  const problems = [
+    ...crossFieldProblems(parsed),
+    ...providers.flatMap((provider) => providerProblems(parsed, provider)),
+    ...sharedIssuerProblems(providers),
+    ...boundTokenProblems(parsed, providers),
+  ];
+  if (problems.length > 0) return { problems };
+  return { parsed, config: withDerivedValues(parsed, providers, name, pathPrefix) };
+}
+
+interface NamedProvider {
+  name: string;
+  settings: ResolvedOidcSettings;
+}
+
+/** `oidc` itself and each of `oidc.providers`, whose keys are merged over those of `oidc` (but issuer, clientId, clientSecret). */
+function parseProviders(
+  parsed: ParsedConfig,
+  rawOidc: Record<string, unknown>,
+  runtime: Runtime,
+): NamedProvider[] | { problems: string[] } {
+  const providers: NamedProvider[] = [{ name: DEFAULT_PROVIDER, settings: resolveOidcDefaults(parsed.oidc) }];
+  const problems: string[] = [];
+  // A registration's own identity is never inherited: each names its issuer, client id and secret.
+  const { providers: _providers, issuer: _issuer, clientId: _clientId, clientSecret: _secret, ...shared } = rawOidc;
+  for (const [name, overrides] of Object.entries(parsed.oidc.providers)) {
+    const rename = renamedTo(`oidc.providers.${name}`);
+    if ('providers' in overrides) {
+      problems.push(`oidc.providers.${name}.providers: providers do not nest`);
+      continue;
+    }
+    const merged = mergeConfig(shared, overrides);
+    const refused = runtimeProblems({ oidc: overrides, session: { store: parsed.session.store } }, runtime);
+    const result = oidcSchema.safeParse(merged);
+    if (refused.length > 0 || !result.success) {
+      problems.push(...refused.filter((p) => p.startsWith('oidc.')).map(rename));
+      if (!result.success) {
+        problems.push(...result.error.issues.flatMap(describeIssue).map((p) => `oidc.providers.${name}.${p}`));
+      }
+      continue;
+    }
+    providers.push({ name, settings: resolveOidcDefaults(result.data) });
+  }
+  return problems.length > 0 ? { problems } : providers;
+}
+
+/** A session is traced back to its provider by issuer (back-channel logout, session admin): one provider per issuer. */
+function sharedIssuerProblems(providers: readonly NamedProvider[]): string[] {
+  const normalised = (issuer: string) => issuer.replace(/\/$/, '');
+  return providers.flatMap(({ name, settings }, i) => {
+    const first = providers.find((p) => normalised(p.settings.issuer) === normalised(settings.issuer));
+    return first && providers.indexOf(first) < i
+      ? [`oidc.providers.${name}.issuer: the issuer of provider "${first.name}" already; each provider needs its own`]
+      : [];
+  });
+}
+
+/** Problems of one provider's settings, named where that provider is configured. */
+function providerProblems(config: ParsedConfig, { name, settings }: NamedProvider): string[] {
+  const problems = [...oidcFieldProblems(config, settings), ...oidcProblems(settings)];
+  return name === DEFAULT_PROVIDER ? problems : problems.map(renamedTo(`oidc.providers.${name}`));
+}
+
+/** "oidc.x: ..." as "<at>.x: ...". */
+const renamedTo = (at: string) => (problem: string) => problem.replace(/^oidc(?=[.:])/, at);
+
+/** Named sets an app brings whole when it has its own: another frontend's providers and upstreams are its registrations, not ours. */
+const TAKEN_WHOLE = new Set(['oidc.providers', 'upstreams']);
+
+/**
+ * Objects merged key by key (`over` wins); anything else, lists included, taken whole from `over`,
+ * as are oidc.providers and upstreams. How apps inherit from the top level and providers from `oidc`.
+ */
+export function mergeConfig(base: unknown, over: unknown, path = ''): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  if (!isObject(base) || !isObject(over) || TAKEN_WHOLE.has(path)) return over === undefined ? base : over;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    merged[key] = mergeConfig(base[key], value, path ? `${path}.${key}` : key);
+  }
+  return merged;
 }
 
 /** Keys naming files, by where they sit: "a.b" in an object, "a[].b" in each item of a list, "a.*.b" in each named entry. */
@@ -111,21 +240,26 @@ const FILE_KEYS = [
   'session.redis.tlsCaFile',
 ];
 
+/** The same keys in each provider of oidc.providers, and in each app. */
+const ALL_FILE_KEYS = ((keys: string[]) => [...keys, ...keys.map((key) => `apps.*.${key}`)])([
+  ...FILE_KEYS,
+  ...FILE_KEYS.filter((key) => key.startsWith('oidc.')).map((key) => key.replace('oidc.', 'oidc.providers.*.')),
+]);
+
 /** Paths in a config file are relative to the file, not to wherever the process was started. */
 function resolveRelativePaths(document: unknown, baseDir: string): unknown {
   if (!document || typeof document !== 'object') return document;
   let doc = document as Record<string, unknown>;
-  for (const key of FILE_KEYS) {
+  for (const key of ALL_FILE_KEYS) {
     doc = mapAt(doc, key.split(/\.|(?=\[\])/), (value) =>
       typeof value === 'string' && !isAbsolute(value) ? resolve(baseDir, value) : value,
     ) as Record<string, unknown>;
   }
-  doc = { ...doc };
   // "./x.js" and "../x.js" are files next to the configuration; anything else is a package name.
-  if (Array.isArray(doc.extensions)) {
-    doc.extensions = doc.extensions.map((entry: unknown) =>
+  for (const key of ['extensions[]', 'apps.*.extensions[]']) {
+    doc = mapAt(doc, key.split(/\.|(?=\[\])/), (entry) =>
       typeof entry === 'string' && /^\.\.?\//.test(entry) ? resolve(baseDir, entry) : entry,
-    );
+    ) as Record<string, unknown>;
   }
   return doc;
 }
@@ -171,6 +305,8 @@ export function describeIssue(issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown key`);
   }
+  // A bad name in a record (apps.<name>, upstreams.<name>): say what a name must be.
+  if (issue.code === 'invalid_key') return [`${at}: ${issue.issues[0]?.message ?? 'not a valid name'}`];
   if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
     return [`${at}: is required (expected ${issue.expected})`];
   }
@@ -181,6 +317,8 @@ export function describeIssue(issue: z.core.$ZodIssue): string[] {
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** Loopback names: these, and *.localhost (RFC 6761), which browsers resolve to loopback themselves. */
+const isLoopback = (hostname: string) => LOOPBACK.has(hostname) || hostname.endsWith('.localhost');
 /** Parameters Gatehouse sets itself; a configured value would weaken or break the flow. */
 const RESERVED_AUTH_PARAMS = new Set([
   'client_id',
@@ -203,20 +341,8 @@ function crossFieldProblems(config: ParsedConfig): string[] {
   if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
     problems.push('publicUrl: expected an origin only, such as "https://app.example.com"');
   }
-  if (publicUrl.protocol !== 'https:' && !LOOPBACK.has(publicUrl.hostname)) {
+  if (publicUrl.protocol !== 'https:' && !isLoopback(publicUrl.hostname)) {
     problems.push('publicUrl: expected https (http is accepted only for localhost)');
-  }
-  const issuer = new URL(config.oidc.issuer);
-  if (issuer.protocol === 'http:' && !config.oidc.allowInsecureHttp) {
-    problems.push('oidc.issuer: expected https (set oidc.allowInsecureHttp for local development only)');
-  }
-  if (config.oidc.allowInsecureHttp && process.env.NODE_ENV === 'production') {
-    problems.push('oidc.allowInsecureHttp: not allowed when NODE_ENV=production');
-  }
-  for (const key of Object.keys(config.oidc.authorizationParams)) {
-    if (RESERVED_AUTH_PARAMS.has(key)) {
-      problems.push(`oidc.authorizationParams.${key}: set by Gatehouse itself and cannot be configured`);
-    }
   }
   problems.push(...storeProblems(config), ...gatewayProblems(config));
   if (config.rateLimit.store === 'redis' && config.session.store !== 'redis') {
@@ -256,6 +382,28 @@ function crossFieldProblems(config: ParsedConfig): string[] {
   return problems;
 }
 
+/** One provider's settings checked against each other and the rest of the configuration. */
+function oidcFieldProblems(config: ParsedConfig, oidc: ResolvedOidcSettings): string[] {
+  const problems: string[] = [];
+  const issuer = new URL(oidc.issuer);
+  if (issuer.protocol === 'http:' && !oidc.allowInsecureHttp) {
+    problems.push('oidc.issuer: expected https (set oidc.allowInsecureHttp for local development only)');
+  }
+  if (oidc.allowInsecureHttp && process.env.NODE_ENV === 'production') {
+    problems.push('oidc.allowInsecureHttp: not allowed when NODE_ENV=production');
+  }
+  for (const key of Object.keys(oidc.authorizationParams)) {
+    if (RESERVED_AUTH_PARAMS.has(key)) {
+      problems.push(`oidc.authorizationParams.${key}: set by Gatehouse itself and cannot be configured`);
+    }
+  }
+  // Back-channel logout needs a server-side record of every session; a sealed cookie is not one.
+  if (config.session.store === 'cookie' && oidc.backchannelLogout === true) {
+    problems.push('oidc.backchannelLogout: needs server-side sessions; not possible with session.store "cookie"');
+  }
+  return problems;
+}
+
 /** What `scope` and `resource` need of the token kind they go with. */
 function tokenProblems(target: { token: TokenChoiceConfig; scope?: string; resource?: string }, at: string): string[] {
   const { token, scope, resource } = target;
@@ -270,8 +418,8 @@ function tokenProblems(target: { token: TokenChoiceConfig; scope?: string; resou
 }
 
 /** Certificate-bound tokens (RFC 8705 §3) prove nothing without TLS: every upstream that gets one must be https. */
-function boundTokenProblems(config: ParsedConfig, oidc: ResolvedOidcSettings): string[] {
-  if (oidc.senderConstraint !== 'mtls') return [];
+function boundTokenProblems(config: ParsedConfig, providers: readonly NamedProvider[]): string[] {
+  if (!providers.some(({ settings }) => settings.senderConstraint === 'mtls')) return [];
   const plain = (url: string, token: TokenChoiceConfig) => token !== 'none' && new URL(url).protocol !== 'https:';
   return [
     ...config.routes.flatMap((route, i) =>
@@ -322,10 +470,7 @@ function storeProblems(config: ParsedConfig): string[] {
     problems.push('session.redis: only used when session.store is "redis"');
   }
   if (store === 'cookie') {
-    // These need a server-side record of every session; a sealed cookie is not one.
-    if (config.oidc.backchannelLogout === true) {
-      problems.push('oidc.backchannelLogout: needs server-side sessions; not possible with session.store "cookie"');
-    }
+    // Session admin needs a server-side record of every session; a sealed cookie is not one.
     if (config.admin.token !== undefined) {
       problems.push('admin.token: session admin needs server-side sessions; not possible with session.store "cookie"');
     }
@@ -345,26 +490,85 @@ function mapAt(value: unknown, path: string[], change: (value: unknown) => unkno
   return { ...record, [head!]: mapAt(record[head!], rest, change) };
 }
 
-function withDerivedValues(config: ParsedConfig, oidc: ResolvedOidcSettings): GatehouseConfig {
+function withDerivedValues(
+  config: ParsedConfig,
+  providers: readonly NamedProvider[],
+  app: string,
+  pathPrefix: string,
+): GatehouseConfig {
   const publicOrigin = new URL(config.publicUrl).origin;
-  const effective = {
+  const basePath = `${pathPrefix}${config.basePath}`;
+  const settled = providers.map(({ name, settings }): OidcSettings => {
+    const { providers: _providers, ...oidc } = settings;
+    return {
+      ...oidc,
+      name,
+      redirectUri: `${publicOrigin}${basePath}/auth/callback`,
+      backchannelLogout: oidc.backchannelLogout ?? config.session.store !== 'cookie',
+      postLogoutRedirectUri: oidc.postLogoutRedirectUri ?? `${publicOrigin}${pathPrefix}/`,
+    };
+  });
+  const { redis } = config.session;
+  return {
     ...config,
+    app,
+    pathPrefix,
+    basePath,
+    apps: [],
     security: { ...config.security, allowedOrigins: config.security.allowedOrigins.map((o) => new URL(o).origin) },
+    // Each app keeps its records under its own prefix: a session id of one app is nothing in another.
+    session: {
+      ...config.session,
+      redis: redis && app !== MAIN_APP ? { ...redis, keyPrefix: `${redis.keyPrefix}${app}/` } : redis,
+    },
     routes: config.routes.map((route) => ({
       ...route,
       requireSession: route.requireSession ?? (route.token !== 'user-or-client' || route.authorize !== undefined),
     })),
     publicUrl: `${publicOrigin}/`,
     publicOrigin,
-    oidc: {
-      ...oidc,
-      redirectUri: `${publicOrigin}${config.basePath}/auth/callback`,
-      backchannelLogout: config.oidc.backchannelLogout ?? config.session.store !== 'cookie',
-      postLogoutRedirectUri: config.oidc.postLogoutRedirectUri ?? `${publicOrigin}/`,
-    },
+    oidc: settled[0]!,
+    providers: settled,
   };
-  Object.defineProperty(effective, EFFECTIVE, { value: true });
-  return effective;
+}
+
+/** Apps share one listener: each must be told apart by host and path, and keep to its own cookies. */
+function appProblems(main: GatehouseConfig, apps: readonly GatehouseConfig[]): string[] {
+  if (apps.length === 0) return [];
+  const problems: string[] = [];
+  if (main.gateway.enabled) {
+    problems.push('gateway.enabled: gateway mode serves one app; run a Gatehouse for each app that needs it');
+  }
+  const all = [main, ...apps];
+  const host = (app: GatehouseConfig) => new URL(app.publicOrigin).hostname;
+  for (const [i, app] of apps.entries()) {
+    const at = `apps.${app.app}`;
+    for (const other of all.slice(0, i + 1)) {
+      if (host(other) !== host(app)) continue;
+      if (other.pathPrefix === app.pathPrefix) {
+        problems.push(
+          `${at}: answers the same host and path as app "${other.app}" (give it its own publicUrl host or a pathPrefix)`,
+        );
+      } else if (other.session.cookieName === app.session.cookieName) {
+        problems.push(
+          `${at}.session.cookieName: "${app.session.cookieName}" is app "${other.app}"'s, on the same host`,
+        );
+      }
+    }
+    for (const other of all) {
+      const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+      if (other !== app && host(other) === host(app) && app.pathPrefix && under(other.basePath, app.pathPrefix)) {
+        problems.push(`${at}.pathPrefix: would take app "${other.app}"'s endpoints (${other.basePath})`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Marks and freezes an effective configuration. */
+function effective(config: GatehouseConfig): GatehouseConfig {
+  Object.defineProperty(config, EFFECTIVE, { value: true });
+  return deepFreeze(config);
 }
 
 function deepFreeze<T>(value: T): T {

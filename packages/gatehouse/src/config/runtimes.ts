@@ -24,6 +24,7 @@ const NO_LISTENER: Rule[] = [
   { path: 'admin', why: "there is no admin listener; use the platform's health checks, logs and metrics" },
   { path: 'gateway', why: 'gateway mode needs a listener of its own (run Gatehouse on Node for it)' },
   { path: 'tracing', why: 'not available on this runtime yet' },
+  { path: 'apps', why: 'one app per deployment here: deploy one for each app' },
   { path: 'static.root', why: 'the platform serves the SPA build (see its deploy guide)' },
   { path: 'static.precompressed', why: 'the platform serves the SPA build (see its deploy guide)' },
   { path: 'routes[].websocket', refused: (v) => v === true, why: 'WebSocket routes need the Node server' },
@@ -56,11 +57,18 @@ const NO_CLIENT_TLS: Rule[] = [
   },
 ];
 
+/** A provider of oidc.providers may set what oidc may: the same refusals apply to it. */
+const alsoForProviders = (rules: Rule[]): Rule[] => [
+  ...rules,
+  ...rules
+    .filter((rule) => rule.path.startsWith('oidc.'))
+    .map((rule) => ({ ...rule, path: rule.path.replace('oidc.', 'oidc.providers.*.') })),
+];
+
 const RULES: Record<Exclude<Runtime, 'node'>, Rule[]> = {
   cloudflare: [
     ...NO_LISTENER,
-    ...NO_FILES,
-    ...NO_CLIENT_TLS,
+    ...alsoForProviders([...NO_FILES, ...NO_CLIENT_TLS]),
     { path: 'session.redis', why: 'Workers cannot reach Redis: use session.store "durable-object" or "cookie"' },
     { path: 'session.memory', why: 'an isolate\'s memory is not a session store: use "durable-object" or "cookie"' },
     { path: 'rateLimit.store', refused: (v) => v === 'redis', why: 'Workers cannot reach Redis' },

@@ -243,6 +243,156 @@ function keySchema<const A extends readonly [string, ...string[]]>(algs: A, algD
     .refine((k) => (k.file === undefined) !== (k.key === undefined), 'expected exactly one of "file" or "key"');
 }
 
+/** The name of the provider configured by `oidc` itself. */
+export const DEFAULT_PROVIDER = 'default';
+/** The name of the app configured by the top level itself. */
+export const MAIN_APP = 'main';
+/** Keys that belong to the process, not to one app: set once, at the top level. */
+export const PROCESS_KEYS = ['server', 'admin', 'gateway', 'tracing', 'log'] as const;
+
+/** The OpenID Provider and this client's registration there: `oidc`, and each of `oidc.providers` merged over it. */
+export const oidcSchema = z
+  .strictObject({
+    issuer: httpUrl.meta({
+      description: 'Issuer identifier; metadata is discovered from it and must match it.',
+    }),
+    clientId: z.string().min(1).meta({ description: 'The client id registered at the provider.' }),
+    clientSecret: secret(
+      1,
+      'a client secret',
+      'The client secret, for clientAuth "client_secret_basic" or "client_secret_post". Use ${ENV_VAR} substitution.',
+    ).optional(),
+    profile: z.enum(['standard', 'fapi2']).default('standard').meta({
+      description:
+        '"fapi2": the FAPI 2.0 Security Profile\'s client rules (PAR, PKCE S256, private_key_jwt or mTLS, DPoP or mTLS-bound tokens, RFC 9207 iss required, PS256/ES256/EdDSA only); settings that break them are refused. See docs/high-assurance.md.',
+    }),
+    clientAuth: z.enum(CLIENT_AUTH_METHODS).optional().meta({
+      description:
+        'How Gatehouse authenticates to the provider: "client_secret_basic", "client_secret_post", "private_key_jwt" (oidc.signingKeys), "tls_client_auth" or "self_signed_tls_client_auth" (oidc.tls). Default: "client_secret_basic"; "private_key_jwt" with profile "fapi2".',
+    }),
+    signingKeys: z
+      .array(
+        keySchema(
+          SIGNING_ALGS,
+          'Signing algorithm. Default: ES256 for P-256, EdDSA for Ed25519, RS256 for RSA (PS256 with profile "fapi2").',
+        ),
+      )
+      .default([])
+      .meta({
+        description:
+          'Private keys Gatehouse signs with: private_key_jwt client assertions and request objects (JAR). The first signs; list a new key first and keep the old one while the provider picks up the change. Their public halves are served at basePath + "/auth/jwks".',
+      }),
+    decryptionKeys: z
+      .array(
+        keySchema(ENCRYPTION_ALGS, 'Key management algorithm. Default: RSA-OAEP-256 for RSA, ECDH-ES for EC keys.'),
+      )
+      .default([])
+      .meta({
+        description:
+          'Private keys for encrypted responses (JARM, ID tokens) the provider encrypts to Gatehouse. Their public halves are served at basePath + "/auth/jwks".',
+      }),
+    tls: z
+      .strictObject({
+        certFile: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({ description: 'PEM client certificate (chain) Gatehouse presents to the provider.' }),
+        keyFile: z.string().min(1).optional().meta({ description: 'PEM private key of that certificate.' }),
+        caFile: z.string().min(1).optional().meta({
+          description: "PEM file of CAs trusted for the provider's server certificate, in addition to the system's.",
+        }),
+      })
+      .optional()
+      .meta({
+        description:
+          'Mutual TLS to the provider (RFC 8705): the certificate is presented on every call to the provider, at its mtls_endpoint_aliases when it has them.',
+      }),
+    pushedAuthorizationRequests: z.enum(['auto', 'always', 'never']).optional().meta({
+      description:
+        'Pushed Authorization Requests (RFC 9126): "auto" uses PAR when the provider offers it, "always" requires it, "never" does not use it. Default: "auto"; "always" with profile "fapi2".',
+    }),
+    requestObject: z.enum(['auto', 'always', 'never']).default('auto').meta({
+      description:
+        'Signed request objects (JAR, RFC 9101), sent inside PAR or by value: "auto" when the provider requires them (require_signed_request_object), "always", or "never". Needs oidc.signingKeys.',
+    }),
+    requestObjectEncryption: z
+      .strictObject({
+        alg: z.enum(ENCRYPTION_ALGS).meta({ description: 'Key management algorithm, e.g. "RSA-OAEP-256".' }),
+        enc: z.enum(['A128GCM', 'A256GCM', 'A128CBC-HS256', 'A256CBC-HS512']).default('A256GCM').meta({
+          description: 'Content encryption algorithm.',
+        }),
+      })
+      .optional()
+      .meta({ description: "Encrypt request objects to the provider's encryption key (from its JWKS)." }),
+    responseMode: z.enum(RESPONSE_MODES).default('query').meta({
+      description:
+        'How the provider returns the authorization response: "query", "form_post", or JARM ("jwt", "query.jwt", "form_post.jwt": a signed, optionally encrypted, response JWT).',
+    }),
+    senderConstraint: z.enum(['none', 'dpop', 'mtls']).optional().meta({
+      description:
+        'Bind user and client tokens to Gatehouse: "dpop" (RFC 9449, a key per session) or "mtls" (RFC 8705 certificate-bound tokens; upstreams get oidc.tls\'s certificate), or "none" (bearer). Default: "none"; "dpop" with profile "fapi2".',
+    }),
+    dpopSigningAlg: z.enum(['ES256', 'PS256', 'EdDSA']).default('ES256').meta({
+      description: 'Algorithm of the DPoP keys Gatehouse generates (one per session).',
+    }),
+    scopes: z
+      .array(scopeToken)
+      .refine((s) => s.includes('openid'), 'expected the list to include "openid"')
+      .default(['openid', 'profile', 'email', 'offline_access'])
+      .meta({
+        description: 'Scopes requested at login. Ask for the least you need.',
+      }),
+    authorizationParams: z.record(z.string(), z.string()).default({}).meta({
+      description:
+        'Extra authorization request parameters (e.g. prompt, acr_values, resource). Protocol parameters Gatehouse owns are refused.',
+    }),
+    idTokenSigningAlg: z.enum(['RS256', 'PS256', 'ES256', 'EdDSA']).optional().meta({
+      description:
+        'The only algorithm accepted on ID token (and JARM response) signatures. Default: "RS256"; "PS256" with profile "fapi2".',
+    }),
+    postLogoutRedirectUri: httpUrl.optional().meta({
+      description: 'Registered post_logout_redirect_uri. Default: publicUrl + "/".',
+    }),
+    timeout: duration.prefault('10s').meta({ description: 'Timeout of every call to the provider.' }),
+    refreshSkew: duration.prefault('30s').meta({
+      description:
+        'Refresh an access token this long before it expires (capped at half its lifetime). "0s" refreshes only once expired.',
+    }),
+    backchannelLogout: bool().optional().meta({
+      description:
+        'Accept OIDC Back-Channel Logout at basePath + "/auth/backchannel-logout". Default: on, except with store "cookie" (which cannot end sessions server-side).',
+    }),
+    rolesClaim: z.string().min(1).default('roles').meta({
+      description:
+        'The ID token claim holding the user\'s roles, for authorize.roles (e.g. "groups", "cognito:groups", "realm_access.roles").',
+    }),
+    loginTimeout: duration.prefault('10m').meta({
+      description: 'How long a started sign-in may take before its transaction expires.',
+    }),
+    providers: z
+      .record(
+        z
+          .string()
+          .regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a name such as "partner" (lower case, digits, "-")')
+          .refine((name) => name !== DEFAULT_PROVIDER, `"${DEFAULT_PROVIDER}" names the provider of oidc itself`),
+        z.record(z.string(), z.unknown()).meta({
+          description:
+            'Any oidc key: issuer and clientId (required), clientSecret, clientAuth, scopes, ...; keys not set, but for issuer, clientId and clientSecret, are taken from oidc.',
+        }),
+      )
+      .default({})
+      .meta({
+        description:
+          'More providers to sign in with, by name: /auth/login?provider=<name>. oidc itself is the provider named "default", used when none is named. A session keeps to the provider it signed in with (refresh, logout, back-channel logout). Each needs its own issuer. See docs/apps-and-providers.md.',
+      }),
+    allowInsecureHttp: bool().default(false).meta({
+      description:
+        'Development only: accept an http:// issuer. Refused when NODE_ENV=production. Never use it in production.',
+    }),
+  })
+  .meta({ description: "The OpenID Provider and this client's registration there." });
+
 /** Tight enough for an SPA served from 'self'; loosen per app with security.headers.contentSecurityPolicy. */
 export const DEFAULT_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -317,131 +467,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .meta({ description: 'The decision point for an API gateway in front of the APIs (forward auth).' }),
-  oidc: z
-    .strictObject({
-      issuer: httpUrl.meta({
-        description: 'Issuer identifier; metadata is discovered from it and must match it.',
-      }),
-      clientId: z.string().min(1).meta({ description: 'The client id registered at the provider.' }),
-      clientSecret: secret(
-        1,
-        'a client secret',
-        'The client secret, for clientAuth "client_secret_basic" or "client_secret_post". Use ${ENV_VAR} substitution.',
-      ).optional(),
-      profile: z.enum(['standard', 'fapi2']).default('standard').meta({
-        description:
-          '"fapi2": the FAPI 2.0 Security Profile\'s client rules (PAR, PKCE S256, private_key_jwt or mTLS, DPoP or mTLS-bound tokens, RFC 9207 iss required, PS256/ES256/EdDSA only); settings that break them are refused. See docs/high-assurance.md.',
-      }),
-      clientAuth: z.enum(CLIENT_AUTH_METHODS).optional().meta({
-        description:
-          'How Gatehouse authenticates to the provider: "client_secret_basic", "client_secret_post", "private_key_jwt" (oidc.signingKeys), "tls_client_auth" or "self_signed_tls_client_auth" (oidc.tls). Default: "client_secret_basic"; "private_key_jwt" with profile "fapi2".',
-      }),
-      signingKeys: z
-        .array(
-          keySchema(
-            SIGNING_ALGS,
-            'Signing algorithm. Default: ES256 for P-256, EdDSA for Ed25519, RS256 for RSA (PS256 with profile "fapi2").',
-          ),
-        )
-        .default([])
-        .meta({
-          description:
-            'Private keys Gatehouse signs with: private_key_jwt client assertions and request objects (JAR). The first signs; list a new key first and keep the old one while the provider picks up the change. Their public halves are served at basePath + "/auth/jwks".',
-        }),
-      decryptionKeys: z
-        .array(
-          keySchema(ENCRYPTION_ALGS, 'Key management algorithm. Default: RSA-OAEP-256 for RSA, ECDH-ES for EC keys.'),
-        )
-        .default([])
-        .meta({
-          description:
-            'Private keys for encrypted responses (JARM, ID tokens) the provider encrypts to Gatehouse. Their public halves are served at basePath + "/auth/jwks".',
-        }),
-      tls: z
-        .strictObject({
-          certFile: z
-            .string()
-            .min(1)
-            .optional()
-            .meta({ description: 'PEM client certificate (chain) Gatehouse presents to the provider.' }),
-          keyFile: z.string().min(1).optional().meta({ description: 'PEM private key of that certificate.' }),
-          caFile: z.string().min(1).optional().meta({
-            description: "PEM file of CAs trusted for the provider's server certificate, in addition to the system's.",
-          }),
-        })
-        .optional()
-        .meta({
-          description:
-            'Mutual TLS to the provider (RFC 8705): the certificate is presented on every call to the provider, at its mtls_endpoint_aliases when it has them.',
-        }),
-      pushedAuthorizationRequests: z.enum(['auto', 'always', 'never']).optional().meta({
-        description:
-          'Pushed Authorization Requests (RFC 9126): "auto" uses PAR when the provider offers it, "always" requires it, "never" does not use it. Default: "auto"; "always" with profile "fapi2".',
-      }),
-      requestObject: z.enum(['auto', 'always', 'never']).default('auto').meta({
-        description:
-          'Signed request objects (JAR, RFC 9101), sent inside PAR or by value: "auto" when the provider requires them (require_signed_request_object), "always", or "never". Needs oidc.signingKeys.',
-      }),
-      requestObjectEncryption: z
-        .strictObject({
-          alg: z.enum(ENCRYPTION_ALGS).meta({ description: 'Key management algorithm, e.g. "RSA-OAEP-256".' }),
-          enc: z.enum(['A128GCM', 'A256GCM', 'A128CBC-HS256', 'A256CBC-HS512']).default('A256GCM').meta({
-            description: 'Content encryption algorithm.',
-          }),
-        })
-        .optional()
-        .meta({ description: "Encrypt request objects to the provider's encryption key (from its JWKS)." }),
-      responseMode: z.enum(RESPONSE_MODES).default('query').meta({
-        description:
-          'How the provider returns the authorization response: "query", "form_post", or JARM ("jwt", "query.jwt", "form_post.jwt": a signed, optionally encrypted, response JWT).',
-      }),
-      senderConstraint: z.enum(['none', 'dpop', 'mtls']).optional().meta({
-        description:
-          'Bind user and client tokens to Gatehouse: "dpop" (RFC 9449, a key per session) or "mtls" (RFC 8705 certificate-bound tokens; upstreams get oidc.tls\'s certificate), or "none" (bearer). Default: "none"; "dpop" with profile "fapi2".',
-      }),
-      dpopSigningAlg: z.enum(['ES256', 'PS256', 'EdDSA']).default('ES256').meta({
-        description: 'Algorithm of the DPoP keys Gatehouse generates (one per session).',
-      }),
-      scopes: z
-        .array(scopeToken)
-        .refine((s) => s.includes('openid'), 'expected the list to include "openid"')
-        .default(['openid', 'profile', 'email', 'offline_access'])
-        .meta({
-          description: 'Scopes requested at login. Ask for the least you need.',
-        }),
-      authorizationParams: z.record(z.string(), z.string()).default({}).meta({
-        description:
-          'Extra authorization request parameters (e.g. prompt, acr_values, resource). Protocol parameters Gatehouse owns are refused.',
-      }),
-      idTokenSigningAlg: z.enum(['RS256', 'PS256', 'ES256', 'EdDSA']).optional().meta({
-        description:
-          'The only algorithm accepted on ID token (and JARM response) signatures. Default: "RS256"; "PS256" with profile "fapi2".',
-      }),
-      postLogoutRedirectUri: httpUrl.optional().meta({
-        description: 'Registered post_logout_redirect_uri. Default: publicUrl + "/".',
-      }),
-      timeout: duration.prefault('10s').meta({ description: 'Timeout of every call to the provider.' }),
-      refreshSkew: duration.prefault('30s').meta({
-        description:
-          'Refresh an access token this long before it expires (capped at half its lifetime). "0s" refreshes only once expired.',
-      }),
-      backchannelLogout: bool().optional().meta({
-        description:
-          'Accept OIDC Back-Channel Logout at basePath + "/auth/backchannel-logout". Default: on, except with store "cookie" (which cannot end sessions server-side).',
-      }),
-      rolesClaim: z.string().min(1).default('roles').meta({
-        description:
-          'The ID token claim holding the user\'s roles, for authorize.roles (e.g. "groups", "cognito:groups", "realm_access.roles").',
-      }),
-      loginTimeout: duration.prefault('10m').meta({
-        description: 'How long a started sign-in may take before its transaction expires.',
-      }),
-      allowInsecureHttp: bool().default(false).meta({
-        description:
-          'Development only: accept an http:// issuer. Refused when NODE_ENV=production. Never use it in production.',
-      }),
-    })
-    .meta({ description: "The OpenID Provider and this client's registration there." }),
+  oidc: oidcSchema,
   session: z
     .strictObject({
       store: z.enum(['memory', 'redis', 'cookie', 'durable-object']).default('memory').meta({
@@ -644,6 +670,29 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .meta({ description: 'OpenTelemetry tracing.' }),
+  apps: z
+    .record(
+      z
+        .string()
+        .regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a name such as "admin" (lower case, digits, "-")')
+        .refine((name) => name !== MAIN_APP, `"${MAIN_APP}" names the app of the top level itself`),
+      z
+        .looseObject({
+          pathPrefix: z.string().regex(segment, 'expected a path such as "/admin"').optional().meta({
+            description:
+              'Serve this app under a path of its publicUrl\'s host (e.g. "/admin"): its endpoints at pathPrefix + basePath, its SPA at pathPrefix + "/". Unset: the whole host.',
+          }),
+        })
+        .meta({
+          description:
+            'Any top-level key except server, admin, gateway, tracing and log (publicUrl, oidc, session, routes, upstreams, extensions, static, security, rateLimit, basePath); keys not set are taken from the top level (objects merged key by key; lists, oidc.providers and upstreams replaced whole).',
+        }),
+    )
+    .default({})
+    .meta({
+      description:
+        'More frontends served by this Gatehouse, by name, each chosen by the host name of its publicUrl and its pathPrefix (the top level is the app named "main", which answers everything else). Each has its own sessions, which never cross to another app. See docs/apps-and-providers.md.',
+    }),
   log: z
     .strictObject({
       level: z

@@ -20,7 +20,7 @@ export function answerFailure(
   failure: GatehouseError,
   request: HttpRequest,
   reply: HttpReply,
-  options: { htmlErrors: boolean; loginPath: string },
+  options: { htmlErrors: boolean; loginPath: string; homePath?: string },
 ): void {
   reply.code(failure.status);
   reply.header('cache-control', 'no-store');
@@ -28,7 +28,7 @@ export function answerFailure(
   if (options.htmlErrors && (request.headers.accept ?? '').includes('text/html')) {
     reply.header('content-security-policy', ERROR_PAGE_CSP);
     reply.type('text/html; charset=utf-8');
-    reply.send(errorPage(failure, options.loginPath));
+    reply.send(errorPage(failure, options.loginPath, options.homePath));
     return;
   }
   reply.send(failure.toJSON());

@@ -18,7 +18,7 @@ import { loadRuntimeConfig } from '../config/runtimes.js';
 import { GatehouseError } from '../errors.js';
 import { loadExtensions } from '../extensions/load.js';
 import type { Extension } from '../extensions/types.js';
-import { ClientIdentity } from '../oidc/client-identity.js';
+import { loadIdentities } from '../oidc/providers.js';
 import { MemoryCounters } from '../security/rate-limit.js';
 import type { RedisStore } from '../session/redis-store.js';
 import { consoleLog } from '../web/console-log.js';
@@ -149,7 +149,7 @@ async function start(options: LambdaOptions): Promise<FetchGatehouse> {
   return new FetchGatehouse(config, {
     log,
     parts: {
-      identity: await ClientIdentity.load(config.oidc, tlsFetch),
+      identities: await loadIdentities(config, tlsFetch),
       store,
       // Per execution environment, unless shared in Redis (rateLimit.store).
       counters: config.rateLimit.store === 'redis' ? (store as RedisStore) : new MemoryCounters(),

@@ -1,6 +1,6 @@
 /**
  * The /auth endpoints (HTTP glue around OidcClient and SessionManager), for every runtime:
- *   GET  /login?returnTo=&prompt=   start the code flow (prompt=none: silent, back signed out if it cannot be)
+ *   GET  /login?returnTo=&prompt=&provider=   start the code flow (prompt=none: silent, back signed out if it cannot be)
  *   GET  /callback          finish it, rotate the session id, redirect to returnTo
  *   POST /callback          the same, for the form_post response modes
  *   GET  /jwks              the public half of Gatehouse's keys, for registration by jwks_uri
@@ -20,6 +20,8 @@ import type { Services } from '../services.js';
 import { safeReturnTo } from './return-to.js';
 import { interactionNeeded } from './errors.js';
 import type { SignInRequest } from './login-transaction.js';
+import type { OidcClient } from './client.js';
+import { DEFAULT_PROVIDER } from '../config/schema.js';
 
 /**
  * What /auth/login may ask of the provider, each at most once: `prompt` none (silent sign-in) or
@@ -49,7 +51,7 @@ const ACR_VALUES = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,1024}$/;
 
 function badLogin(detail: string): GatehouseError {
   return new GatehouseError('invalid_request', {
-    message: 'Sign-in takes prompt (none or login), acr_values and max_age (seconds), each at most once.',
+    message: 'Sign-in takes prompt (none or login), acr_values, max_age (seconds) and provider, each at most once.',
     detail: `login: ${detail}`,
   });
 }
@@ -77,7 +79,7 @@ const CALLBACK_PARAMS = [
 const MAX_FORM_POST_BYTES = 64 * 1024;
 
 export function authRoutes(app: Router, services: Services): void {
-  const { config, oidc, sessions, transactions, tokens, checks, limits } = services;
+  const { config, providers, sessions, transactions, tokens, checks, limits } = services;
   const basePath = config.basePath;
 
   const signInLimit = (request: HttpRequest) => limits.check('sign-in', request.ip, config.rateLimit.signIn);
@@ -88,16 +90,40 @@ export function authRoutes(app: Router, services: Services): void {
     if (problem) throw problem;
     const query = new URLSearchParams(rawQuery(request));
     if (query.getAll('returnTo').length > 1) throw new GatehouseError('invalid_return_to');
-    const returnTo = safeReturnTo(query.get('returnTo') ?? undefined, config.publicOrigin);
+    const returnTo = safeReturnTo(query.get('returnTo') ?? undefined, config.publicOrigin, `${config.pathPrefix}/`);
     const asked = signInRequestOf(query);
+    const oidc = await providerOf(request, reply, query);
     const { url, transaction } = await oidc.startLogin(returnTo, sessions.cookieSessionKey(request), asked);
-    transactions.save(request, reply, transaction);
+    transactions.save(request, reply, transaction, oidc.settings);
     noStore(reply);
     return reply.redirect(url, 302);
   };
   routeOnly(app, ['GET'], `${basePath}/auth/login`, login, { htmlErrors: true });
 
-  const formPost = config.oidc.responseMode.startsWith('form_post');
+  /**
+   * Where a sign-in goes: the provider named by `provider` (an unknown name is refused, never
+   * replaced by a default); unnamed, the one the browser's session signed in with (a step-up or
+   * a new sign-in stays with it), else the default provider.
+   */
+  const providerOf = async (request: HttpRequest, reply: HttpReply, query: URLSearchParams) => {
+    const named = query.getAll('provider');
+    if (named.length > 1) throw badLogin('provider repeated');
+    if (named.length === 1) {
+      const oidc = providers.named(named[0]!);
+      if (!oidc) {
+        throw new GatehouseError('invalid_request', {
+          message: `There is no sign-in provider called "${named[0]!.slice(0, 64)}".`,
+          detail: 'login: unknown provider',
+        });
+      }
+      return oidc;
+    }
+    if (providers.all.length === 1) return providers.default;
+    const session = await sessions.load(request, reply, { slide: false });
+    return (session && providers.named(session.data.provider ?? DEFAULT_PROVIDER)) ?? providers.default;
+  };
+
+  const formPost = providers.all.some((oidc) => oidc.settings.responseMode.startsWith('form_post'));
 
   const callback = async (request: HttpRequest, reply: HttpReply) => {
     noStore(reply);
@@ -112,7 +138,7 @@ export function authRoutes(app: Router, services: Services): void {
         });
       }
     }
-    const state = await oidc.responseState(params);
+    const state = await providers.responseState(params);
     if (!state)
       throw new GatehouseError('invalid_state', {
         detail: 'callback without state',
@@ -122,14 +148,23 @@ export function authRoutes(app: Router, services: Services): void {
       throw new GatehouseError('invalid_state', {
         detail: 'no matching login transaction',
       });
+    // The answer is taken from the provider the sign-in went to, and in the way it answers.
+    const oidc = providers.named(transaction.provider);
+    if (!oidc)
+      throw new GatehouseError('invalid_state', { detail: 'the sign-in went to a provider no longer configured' });
+    if ((request.method === 'POST') !== oidc.settings.responseMode.startsWith('form_post')) {
+      throw new GatehouseError('invalid_request', {
+        detail: `callback by ${request.method} from provider ${oidc.name}`,
+      });
+    }
     // One callback per transaction, even when someone replays the URL with the old cookies.
     const stateKey = `state:${createHash('sha256').update(state).digest('base64url')}`;
-    if (!(await sessions.markUsed(stateKey, config.oidc.loginTimeout))) {
+    if (!(await sessions.markUsed(stateKey, oidc.settings.loginTimeout))) {
       throw new GatehouseError('invalid_state', {
         detail: 'login transaction replayed',
       });
     }
-    let result: Awaited<ReturnType<typeof oidc.finishLogin>>;
+    let result: Awaited<ReturnType<OidcClient['finishLogin']>>;
     try {
       result = await oidc.finishLogin(response, transaction);
     } catch (error) {
@@ -147,11 +182,13 @@ export function authRoutes(app: Router, services: Services): void {
       iss: String(result.claims.iss),
       sub: String(result.claims.sub),
       sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined,
+      // Absent for the default provider: sessions look as they always have where there is one.
+      provider: oidc.name === DEFAULT_PROVIDER ? undefined : oidc.name,
       tokens: result.tokens,
       dpopKey: result.dpopKey,
     });
     services.metrics?.logins.inc();
-    request.log.info({ sub: result.claims.sub }, 'signed in');
+    request.log.info({ sub: result.claims.sub, provider: oidc.name }, 'signed in');
     // 303: after a form_post, the browser must GET the page.
     return reply.redirect(transaction.returnTo, request.method === 'POST' ? 303 : 302);
   };
@@ -162,7 +199,7 @@ export function authRoutes(app: Router, services: Services): void {
   });
 
   routeOnly(app, ['GET'], `${basePath}/auth/jwks`, async (_request, reply) => {
-    const jwks = oidc.identity.jwks();
+    const jwks = providers.jwks();
     if (jwks.keys.length === 0) throw new GatehouseError('not_found');
     reply.header('cache-control', 'public, max-age=300');
     reply.type('application/jwk-set+json');
@@ -183,6 +220,7 @@ export function authRoutes(app: Router, services: Services): void {
         sessionExpiresAt: new Date(sessions.idleExpiresAt(data)).toISOString(),
         absoluteExpiresAt: new Date(data.expiresAt).toISOString(),
         logoutUrl: `${basePath}/auth/logout?sid=${data.logoutKey}`,
+        provider: data.provider ?? DEFAULT_PROVIDER,
       },
     };
   });
@@ -228,11 +266,13 @@ export function authRoutes(app: Router, services: Services): void {
         reply.log.warn({ err: error }, 'token revocation at logout failed');
       });
     }
+    // The provider the session signed in with ends its own session there.
+    const oidc = (session && providers.named(session.data.provider ?? DEFAULT_PROVIDER)) ?? providers.default;
     try {
-      return (await oidc.endSessionUrl(session?.data.tokens.idToken)) ?? config.oidc.postLogoutRedirectUri;
+      return (await oidc.endSessionUrl(session?.data.tokens.idToken)) ?? oidc.settings.postLogoutRedirectUri;
     } catch {
       // The local session is over either way; without the provider's metadata, go home.
-      return config.oidc.postLogoutRedirectUri;
+      return oidc.settings.postLogoutRedirectUri;
     }
   }
 }

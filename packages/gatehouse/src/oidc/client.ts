@@ -11,7 +11,7 @@
  */
 import { decodeJwt, type JWK } from 'jose';
 import * as client from 'openid-client';
-import type { GatehouseConfig } from '../config/load.js';
+import type { OidcSettings } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { TokenSet } from '../session/session.js';
 import { DpopKey, isDpopBound } from '../tokens/dpop.js';
@@ -38,9 +38,11 @@ export type AuthorizationResponse = { query: string } | { form: string };
 const DISCOVERY_RETRY_MS = 2_000;
 
 export class OidcClient {
-  readonly #config: GatehouseConfig['oidc'];
+  readonly #config: OidcSettings;
   readonly #apis: { resources: string[]; scopes: string[] };
   readonly identity: ClientIdentity;
+  /** The provider's name: "default" (oidc), or its key in oidc.providers. */
+  readonly name: string;
   /**
    * The key client-credentials tokens are bound to when senderConstraint is "dpop": one per
    * instance, made before the first such token is asked for.
@@ -58,13 +60,19 @@ export class OidcClient {
    *   sign-in asks for first (derived-tokens.ts, signInResources)
    */
   constructor(
-    config: GatehouseConfig['oidc'],
+    config: OidcSettings,
     identity: ClientIdentity,
     apis: { resources: string[]; scopes: string[] } = { resources: [], scopes: [] },
   ) {
     this.#config = config;
+    this.name = config.name;
     this.identity = identity;
     this.#apis = apis;
+  }
+
+  /** This provider's settings. */
+  get settings(): OidcSettings {
+    return this.#config;
   }
 
   /** True once discovery has succeeded. */
@@ -113,6 +121,7 @@ export class OidcClient {
       previousSessionId,
       dpopKey: dpop?.jwk,
       ...asked,
+      provider: this.name,
     };
     const parameters = new URLSearchParams({
       ...this.#config.authorizationParams,

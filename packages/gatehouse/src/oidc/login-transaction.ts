@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { CookieOptions, HttpReply, HttpRequest } from '../http/exchange.js';
 import type { JWK } from 'jose';
-import { Aead } from '../session/aead.js';
+import { Aead, appPurpose } from '../session/aead.js';
 
 export interface LoginTransaction {
   state: string;
@@ -30,6 +30,8 @@ export interface LoginTransaction {
   acrValues?: string[];
   /** A step-up: the user must have authenticated at most this many seconds before the answer. */
   maxAge?: number;
+  /** The provider the sign-in went to (oidc.providers; "default" for oidc): only its answer is taken. */
+  provider: string;
 }
 
 /** What the SPA may ask of a sign-in beyond where to return. */
@@ -48,34 +50,37 @@ const MAX_PENDING = 3;
 export class LoginTransactions {
   readonly #aead: Aead;
   readonly #prefix: string;
-  readonly #ttlMs: number;
   readonly #cookieOptions: CookieOptions;
 
   constructor(options: {
     secrets: readonly string[];
+    /** The app these sign-ins are for: another app's transactions do not open here. */
+    app: string;
     sessionCookieName: string;
-    ttlMs: number;
-    /** The response comes back as a cross-site POST (form_post response modes). */
-    crossSitePost: boolean;
   }) {
-    this.#aead = new Aead(options.secrets, 'login-transaction');
+    this.#aead = new Aead(options.secrets, appPurpose('login-transaction', options.app));
     this.#prefix = `${options.sessionCookieName}-login-`;
-    this.#ttlMs = options.ttlMs;
-    this.#cookieOptions = {
-      path: '/',
-      httpOnly: true,
-      secure: true,
-      sameSite: options.crossSitePost ? 'none' : 'lax',
-      maxAge: Math.ceil(options.ttlMs / 1000),
-    };
+    this.#cookieOptions = { path: '/', httpOnly: true, secure: true, sameSite: 'lax' };
   }
 
-  /** Seals the transaction into its own cookie on `reply`. */
-  save(request: HttpRequest, reply: HttpReply, tx: LoginTransaction): void {
+  /**
+   * Seals the transaction into its own cookie on `reply`, for as long as its provider's
+   * loginTimeout; SameSite=None when that provider answers with a cross-site POST (form_post).
+   */
+  save(
+    request: HttpRequest,
+    reply: HttpReply,
+    tx: LoginTransaction,
+    provider: { responseMode: string; loginTimeout: number },
+  ): void {
     const pending = Object.keys(request.cookies).filter((name) => name.startsWith(this.#prefix));
     if (pending.length >= MAX_PENDING) for (const name of pending) this.#clear(reply, name);
     const name = this.#cookieName(tx.state);
-    reply.setCookie(name, this.#aead.sealJson(tx, name, this.#ttlMs), this.#cookieOptions);
+    reply.setCookie(name, this.#aead.sealJson(tx, name, provider.loginTimeout), {
+      ...this.#cookieOptions,
+      sameSite: provider.responseMode.startsWith('form_post') ? 'none' : 'lax',
+      maxAge: Math.ceil(provider.loginTimeout / 1000),
+    });
   }
 
   /**
@@ -90,10 +95,11 @@ export class LoginTransactions {
     // The name is the associated data: a transaction sealed for one state opens under no other.
     const payload = this.#aead.openJson(sealed, name) as Partial<LoginTransaction> | undefined;
     if (!payload || payload.state !== state) return undefined;
-    const { nonce, codeVerifier, returnTo, previousSessionId, dpopKey, prompt, acrValues, maxAge } = payload;
+    const { nonce, codeVerifier, returnTo, previousSessionId, dpopKey, prompt, acrValues, maxAge, provider } = payload;
     if (typeof nonce !== 'string' || typeof codeVerifier !== 'string' || typeof returnTo !== 'string') {
       return undefined;
     }
+    if (typeof provider !== 'string') return undefined;
     return {
       state,
       nonce,
@@ -104,6 +110,7 @@ export class LoginTransactions {
       prompt: prompt === 'none' || prompt === 'login' ? prompt : undefined,
       acrValues: Array.isArray(acrValues) ? acrValues.filter((v): v is string => typeof v === 'string') : undefined,
       maxAge: typeof maxAge === 'number' ? maxAge : undefined,
+      provider,
     };
   }
 

@@ -8,9 +8,9 @@ import { GatehouseError } from '../errors.js';
 // Backslashes and control characters are what turn "/\evil.test" or "/\tevil" into off-site URLs.
 const UNSAFE = /[\\\u0000-\u001f\u007f]/;
 
-/** Returns the normalised path to send the browser to after sign-in (default "/"). */
-export function safeReturnTo(value: string | undefined, publicOrigin: string): string {
-  if (value === undefined || value === '') return '/';
+/** Returns the normalised path to send the browser to after sign-in (default: `home`, "/" unless the app lives under a path). */
+export function safeReturnTo(value: string | undefined, publicOrigin: string, home = '/'): string {
+  if (value === undefined || value === '') return home;
   if (value.length > 2048 || !value.startsWith('/') || value.startsWith('//') || UNSAFE.test(value)) {
     throw new GatehouseError('invalid_return_to');
   }

@@ -88,17 +88,18 @@ export class Metrics {
   }
 
   /** Counts sessions at scrape time, when the store can tell (memory, redis; not cookie mode). */
-  countSessionsOf(store: SessionStore | undefined): void {
-    if (!store?.count) return;
-    const count = store.count.bind(store);
+  countSessionsOf(stores: readonly (SessionStore | undefined)[]): void {
+    const counted = stores.filter((store) => store?.count !== undefined) as SessionStore[];
+    if (counted.length === 0) return;
     new Gauge({
       name: 'gatehouse_sessions_active',
-      help: 'Live sessions in the session store (shared by every instance using it).',
+      help: 'Live sessions in the session stores of every app (shared by every instance using them).',
       registers: [this.registry],
       // Every worker counts the same store: the total is any one of them, not their sum.
       aggregator: 'max',
       async collect() {
-        this.set(await count());
+        const counts = await Promise.all(counted.map((store) => store.count!()));
+        this.set(counts.reduce((sum, n) => sum + n, 0));
       },
     });
   }

@@ -13,7 +13,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c]!
 export const ERROR_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-export function errorPage(error: GatehouseError, loginPath: string): string {
+export function errorPage(error: GatehouseError, loginPath: string, homePath = '/'): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Sign-in problem</title></head>
@@ -21,6 +21,6 @@ export function errorPage(error: GatehouseError, loginPath: string): string {
 <h1 style="font-size:1.4rem">We could not sign you in</h1>
 <p>${escapeHtml(error.message)}</p>
 <p style="color:#6b7280">Error code: <code>${escapeHtml(error.code)}</code></p>
-<p><a href="${escapeHtml(loginPath)}">Sign in again</a> · <a href="/">Home</a></p>
+<p><a href="${escapeHtml(loginPath)}">Sign in again</a> · <a href="${escapeHtml(homePath)}">Home</a></p>
 </body></html>`;
 }

@@ -11,6 +11,8 @@
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
+import { MAIN_APP } from '../config/schema.js';
+
 const VERSION = 1;
 const KEY_ID_LENGTH = 4;
 const IV_LENGTH = 12;
@@ -96,4 +98,13 @@ export class Aead {
       return undefined;
     }
   }
+}
+
+/**
+ * The purpose label of `app`'s keys: each app of a process seals with keys of its own, so nothing
+ * one app sealed (a cookie session, a login transaction) opens in another, even with the same
+ * secrets and cookie name. The main app keeps the plain label (what Gatehouse has always used).
+ */
+export function appPurpose(purpose: string, app: string): string {
+  return app === MAIN_APP ? purpose : `${purpose} app:${app}`;
 }

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { answerBegun, type HttpReply } from '../http/exchange.js';
 import type { GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
-import { Aead } from './aead.js';
+import { Aead, appPurpose } from './aead.js';
 import { ExpiringMap } from './expiring-map.js';
 import { SessionManager, type ActiveSession, type CookieSource, type NewSession } from './session-manager.js';
 import { tokensChangedAt, type SessionData } from './session.js';
@@ -51,7 +51,7 @@ export class CookieSessions extends SessionManager {
 
   constructor(config: GatehouseConfig) {
     super(config);
-    this.#aead = new Aead(config.session.secrets, 'cookie-session');
+    this.#aead = new Aead(config.session.secrets, appPurpose('cookie-session', config.app));
     this.#maxChunks = config.session.cookieMode.maxChunks;
     this.#secondChunk = `${this.cookieName}.1`;
   }

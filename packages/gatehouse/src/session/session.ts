@@ -20,6 +20,8 @@ export interface SessionData {
   v: 1;
   iss: string;
   sub: string;
+  /** The provider signed in with (a key of oidc.providers); absent: the default one (oidc). */
+  provider?: string;
   /** The provider's session id (`sid` claim), for back-channel logout. */
   sid?: string;
   tokens: TokenSet;

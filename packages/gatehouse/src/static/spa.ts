@@ -1,5 +1,5 @@
 /**
- * Hosting the SPA build at "/": files as they are, and deep links (navigations to paths without a
+ * Hosting the SPA build at "/" (or the app's pathPrefix): files as they are, and deep links (navigations to paths without a
  * file extension) answered with index.html so client-side routing works after a reload.
  *
  * Caching follows how SPA builds are made: files in the hashed-asset folders never change under
@@ -22,6 +22,8 @@ export async function spaRoutes(app: FastifyInstance, config: GatehouseConfig): 
   const immutableFolders = immutable.map((prefix) => resolve(folder, `.${prefix}`) + '/');
   await app.register(fastifyStatic, {
     root: folder,
+    // An app under a path (apps.<name>.pathPrefix) has its files there.
+    prefix: `${config.pathPrefix}/`,
     index: [index],
     wildcard: true,
     preCompressed: precompressed,

@@ -12,7 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GatehouseConfig, RouteConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
-import type { OidcClient } from '../oidc/client.js';
+import type { Providers } from '../oidc/providers.js';
 import type { Metrics, RefreshOutcome } from '../ops/metrics.js';
 import type { ActiveSession, SessionManager } from '../session/session-manager.js';
 import type { SessionData, TokenSet } from '../session/session.js';
@@ -53,7 +53,7 @@ export class TokenManager {
 
   constructor(
     config: GatehouseConfig,
-    private readonly oidc: OidcClient,
+    private readonly providers: Providers,
     private readonly sessions: SessionManager,
     private readonly metrics?: Metrics,
   ) {
@@ -97,7 +97,11 @@ export class TokenManager {
     }
     if (route.token !== 'client' && route.token !== 'user-or-client') throw new GatehouseError('unauthenticated');
     const token = await this.clientTokens(route.scope, route.resource, stale);
-    return { kind: 'client', token, dpop: isDpopBound(token.tokenType) ? this.oidc.clientDpopKey : undefined };
+    return {
+      kind: 'client',
+      token,
+      dpop: isDpopBound(token.tokenType) ? this.providers.default.clientDpopKey : undefined,
+    };
   }
 
   /** What `route` derives, worked out once per route (this runs on every proxied call). */
@@ -119,7 +123,9 @@ export class TokenManager {
       '',
       (data) => (data.tokens.accessToken !== spent && this.#isFresh(data.tokens) ? data.tokens : undefined),
       async (data) => {
-        const refreshed = await this.#refreshed(session, () => this.oidc.refresh(data.tokens, data.dpopKey));
+        const refreshed = await this.#refreshed(session, () =>
+          this.providers.of(data).refresh(data.tokens, data.dpopKey),
+        );
         return { data: { ...data, tokens: refreshed }, token: refreshed };
       },
     );
@@ -143,12 +149,12 @@ export class TokenManager {
         if (spec.kind === 'exchange') {
           const actor = spec.exchange.actor ? (await this.clientTokens(undefined, undefined)).accessToken : undefined;
           const { grantType, parameters } = exchangeGrant(spec.exchange, data.tokens.accessToken, actor);
-          const token = await this.oidc.exchangeToken(grantType, parameters, data.dpopKey);
+          const token = await this.providers.of(data).exchangeToken(grantType, parameters, data.dpopKey);
           return { data: { ...data, derived: { ...data.derived, [spec.key]: token } }, token };
         }
         // The refresh token asked for this API's token: it rotates like any refresh.
         const refreshed = await this.#refreshed(session, () =>
-          this.oidc.refresh(data.tokens, data.dpopKey, resourceParameters(spec)),
+          this.providers.of(data).refresh(data.tokens, data.dpopKey, resourceParameters(spec)),
         );
         const { refreshToken, idToken, ...token } = refreshed;
         const tokens = { ...data.tokens, refreshToken, idToken };
@@ -236,7 +242,7 @@ export class TokenManager {
       this.#clientFetches.run(key, async () => {
         const again = usable();
         if (again) return again;
-        const token = await this.oidc.clientCredentials(scope, resource);
+        const token = await this.providers.default.clientCredentials(scope, resource);
         this.#clientTokens.set(key, token);
         return token;
       })
@@ -248,11 +254,12 @@ export class TokenManager {
    * token derived for one API. Failures are only logged by the caller.
    */
   async revoke(data: SessionData): Promise<void> {
-    if (data.tokens.refreshToken) await this.oidc.revoke(data.tokens.refreshToken, 'refresh_token');
+    const provider = this.providers.of(data);
+    if (data.tokens.refreshToken) await provider.revoke(data.tokens.refreshToken, 'refresh_token');
     const accessTokens = [data.tokens, ...Object.values(data.derived ?? {})].map((t) => t.accessToken);
     await Promise.all(
       accessTokens.map((token) =>
-        this.oidc.revoke(token, 'access_token').catch((error: unknown) => {
+        provider.revoke(token, 'access_token').catch((error: unknown) => {
           // RFC 7009 2.2.1: a provider may be unable to revoke self-contained (JWT) access tokens.
           // That is expected, not a failure: such a token dies at its (short) expiry.
           if ((error as { error?: unknown }).error !== 'unsupported_token_type') throw error;

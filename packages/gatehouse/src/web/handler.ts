@@ -61,7 +61,7 @@ export class FetchGatehouse {
     this.#router = new WebRouter(config.server.bodyLimit);
     authRoutes(this.#router, this.services);
     sessionEventsRoute(this.#router, this.services);
-    if (config.oidc.backchannelLogout) backchannelRoute(this.#router, this.services);
+    backchannelRoute(this.#router, this.services);
     const transports = options.transports ?? fetchTransports();
     this.#upstreams = Object.entries(config.upstreams).map(
       ([name, upstream]) => new NamedUpstream(name, upstream, this.services.tokens, undefined, transports),
@@ -136,6 +136,6 @@ export class FetchGatehouse {
   async close(): Promise<void> {
     await Promise.all([...this.#routes.map((route) => route.upstream), ...this.#upstreams].map((u) => u.close()));
     await this.services.sessions.close();
-    await this.services.oidc.close();
+    await this.services.providers.close();
   }
 }
