@@ -4,6 +4,9 @@
  * Gatehouse on 127.0.0.1.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { startDemoIdp, type DemoClient, type DemoIdp, type DemoIdpOptions } from '../../../../examples/demo/src/idp.js';
 import { DEMO_OTP } from '../../../../examples/demo/src/step-up.js';
@@ -48,14 +51,27 @@ export const CLIENT_ID = 'gatehouse-test';
 /**
  * A port nothing listens on, for servers whose URL must be known before they start. Picked below
  * Linux's ephemeral range (32768+): a port the kernel handed out (listen(0) or any outgoing
- * connection of the parallel test files) could be taken again before our server binds it.
+ * connection of the parallel test files) could be taken again before our server binds it. The test
+ * files of one run (one parent process) claim each port with a file of their own, so two of them
+ * never pick the same one before either has bound it.
  */
 const handedOut = new Set<number>();
+const claims = join(tmpdir(), `gatehouse-test-ports-${process.ppid}`);
+
+function claimed(port: number): boolean {
+  try {
+    mkdirSync(claims, { recursive: true });
+    closeSync(openSync(join(claims, String(port)), 'wx'));
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 export async function freePort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (handedOut.has(port)) continue; // given to a server that may not have bound it yet
+    if (handedOut.has(port) || claimed(port)) continue; // given to a server that may not have bound it yet
     const server = createServer();
     const bound = await new Promise<boolean>((resolve) => {
       server.once('error', () => resolve(false));
