@@ -43,7 +43,7 @@ export type DemoProfile = 'standard' | 'fapi2';
 const CONFIG_FILE = fileURLToPath(new URL('../gatehouse.yaml', import.meta.url));
 
 /** What the fapi2 demo changes: the provider's demands, the client's registration, Gatehouse's oidc settings. */
-function fapi2(appUrl: string): { idp: Partial<DemoIdpOptions>; client: Partial<DemoClient>; oidc: object } {
+function fapi2(listener: string): { idp: Partial<DemoIdpOptions>; client: Partial<DemoClient>; oidc: object } {
   const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
   return {
     idp: {
@@ -58,7 +58,7 @@ function fapi2(appUrl: string): { idp: Partial<DemoIdpOptions>; client: Partial<
       clientSecret: undefined,
       tokenEndpointAuthMethod: 'private_key_jwt',
       metadata: {
-        jwks_uri: `${appUrl}/api/auth/jwks`,
+        jwks_uri: `${listener}/api/auth/jwks`,
         token_endpoint_auth_signing_alg: 'ES256',
         dpop_bound_access_tokens: true,
         authorization_signed_response_alg: 'PS256',
@@ -77,10 +77,16 @@ export async function startDemo(
   ports: DemoPorts,
   env: NodeJS.ProcessEnv = process.env,
   profile: DemoProfile = env.DEMO_PROFILE === 'fapi2' ? 'fapi2' : 'standard',
+  options: {
+    /** Where the browser opens the app, when something else (an HTTPS front) stands before Gatehouse's port. */
+    publicUrl?: string;
+  } = {},
 ): Promise<Demo> {
-  const appUrl = `http://localhost:${ports.app}`;
+  // The provider calls Gatehouse itself (back-channel logout) on its own port.
+  const listener = `http://localhost:${ports.app}`;
+  const appUrl = options.publicUrl ?? listener;
   const clientSecret = secret();
-  const highAssurance = profile === 'fapi2' ? fapi2(appUrl) : undefined;
+  const highAssurance = profile === 'fapi2' ? fapi2(listener) : undefined;
   const idp = await startDemoIdp({
     port: ports.idp,
     clients: [
@@ -90,7 +96,7 @@ export async function startDemo(
         redirectUris: [`${appUrl}/api/auth/callback`],
         postLogoutRedirectUris: [`${appUrl}/`],
         // Signing out at the provider ends the Gatehouse session too.
-        backchannelLogoutUri: `${appUrl}/api/auth/backchannel-logout`,
+        backchannelLogoutUri: `${listener}/api/auth/backchannel-logout`,
         ...highAssurance?.client,
         // Every ID token says when the user signed in, so the step-up route can tell a recent sign-in.
         metadata: { require_auth_time: true, ...highAssurance?.client.metadata },
@@ -100,8 +106,9 @@ export async function startDemo(
   });
   const api = await startOrdersApi({ issuer: idp.issuer, audience: idp.apiResource, port: ports.api });
   const profileApi = await startProfileApi({ issuer: idp.issuer, audience: idp.apiResource, port: ports.profile });
-  const document = parse(readFileSync(CONFIG_FILE, 'utf8')) as { oidc: object };
+  const document = parse(readFileSync(CONFIG_FILE, 'utf8')) as { oidc: object; publicUrl: string };
   if (highAssurance) document.oidc = { ...document.oidc, ...highAssurance.oidc };
+  if (options.publicUrl) document.publicUrl = options.publicUrl;
   const config = loadConfigText(stringify(document), {
     source: CONFIG_FILE,
     baseDir: fileURLToPath(new URL('..', import.meta.url)),

@@ -4,8 +4,6 @@
  * the session cookie's flags through the DevTools protocol, and attack the API from other origins.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
@@ -18,6 +16,7 @@ import {
   signInAtProvider,
   startTestDemo,
 } from './support/chromium.js';
+import { issuedTokens, startAttackerPages } from './support/attacks.js';
 
 describe('the demo in a real browser', { skip: browserUnavailable() }, () => {
   let demo: Demo;
@@ -352,49 +351,6 @@ interface CdpCookie {
   secure: boolean;
   session: boolean;
   sameSite?: string;
-}
-
-/** Every token the provider issued, and each JWT's signature alone (enough to identify it). */
-function issuedTokens(demo: Demo): string[] {
-  return demo.idp.issuedTokens().flatMap((t) => (t.split('.').length === 3 ? [t, t.split('.')[2]!] : [t]));
-}
-
-/**
- * An attacker's pages on two other origins: 127.0.0.1 (another site) and another localhost port
- * (same site, other origin). /fetch tries to read the API with the user's cookies; /form posts to it.
- */
-async function startAttackerPages(appUrl: string) {
-  const target = `${appUrl}/api/orders`;
-  const fetchPage = `<!doctype html><script>
-    const tryIt = (label, init) => fetch(${JSON.stringify(target)}, { credentials: 'include', ...init })
-      .then((r) => label + ': ' + (r.type === 'opaque' ? 'opaque' : 'read ' + r.status), () => label + ': blocked');
-    window.attack = Promise.all([
-      tryIt('fetch', {}),
-      tryIt('fetch with header', { headers: { 'X-CSRF': '1' } }),
-      tryIt('no-cors post', { method: 'POST', mode: 'no-cors', body: '{"evil":true}' }),
-    ]);
-  </script>`;
-  const formPage = (type: string) => `<!doctype html><body>
-    <form method="post" action="${target}" enctype="${type}"><input name="evil" value="1"></form>
-    <script>document.forms[0].submit()</script></body>`;
-
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://attacker');
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(url.pathname === '/form' ? formPage(url.searchParams.get('type') ?? 'text/plain') : fetchPage);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const other = createServer(server.listeners('request')[0] as never);
-  await new Promise<void>((resolve) => other.listen(0, 'localhost', resolve));
-  const otherPort = (other.address() as AddressInfo).port;
-  return {
-    crossSite: `http://127.0.0.1:${port}`,
-    sameSite: `http://localhost:${otherPort}`,
-    close: async () => {
-      await Promise.all([server, other].map((s) => new Promise((resolve) => s.close(resolve))));
-    },
-  };
 }
 
 describe('the demo asking for a recent sign-in (step-up)', { skip: browserUnavailable() }, () => {

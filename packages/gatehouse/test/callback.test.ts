@@ -56,6 +56,18 @@ describe('callback and login hardening', () => {
     assertJsonError(response, 400, 'invalid_state');
     assertNoSession(response);
     assert.equal(codeGrants(), grants);
+    // No transaction cookie at all on an http site: most likely a browser that keeps no Secure
+    // cookies there (WebKit, even on localhost). The answer says so.
+    assert.match(JSON.parse(response.body).message, /did not keep the sign-in cookie.*over https/);
+  });
+
+  it('says only "unknown sign-in" when the browser has a transaction cookie, just not this one', async () => {
+    const browser = new TestBrowser();
+    await browser.request(`${stack.app}/api/auth/login`, { navigate: true });
+    const url = await authorizationResponse(new TestBrowser(), stack);
+    const response = await callback(browser, url);
+    assertJsonError(response, 400, 'invalid_state');
+    assert.doesNotMatch(JSON.parse(response.body).message, /did not keep/);
   });
 
   it('refuses a replayed callback, even with the original cookies, without a second token request', async () => {

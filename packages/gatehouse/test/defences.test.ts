@@ -63,6 +63,18 @@ describe('HSTS', () => {
       await stack.close();
     }
   });
+
+  it('is not sent for https://localhost, where WebKit would then force https on every local port', async () => {
+    for (const publicUrl of ['https://localhost:8443', 'https://shop.localhost', 'https://127.0.0.1:8443']) {
+      const stack = await startStack({ gatehouse: (d) => ({ ...d, publicUrl }) });
+      try {
+        const response = await fetch(`${stack.app}/api/auth/user`, { headers: { 'x-csrf': '1' } });
+        assert.equal(response.headers.get('strict-transport-security'), null, publicUrl);
+      } finally {
+        await stack.close();
+      }
+    }
+  });
 });
 
 describe('CORS allow-list', () => {

@@ -45,11 +45,15 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
 }
 
-/** The demo on free ports. */
-export async function startTestDemo(profile: DemoProfile = 'standard', env = process.env): Promise<Demo> {
+/** The demo on free ports (`publicUrl`: where an HTTPS front in front of it is reached). */
+export async function startTestDemo(
+  profile: DemoProfile = 'standard',
+  env = process.env,
+  options: { app?: number; publicUrl?: string } = {},
+): Promise<Demo> {
   return startDemo(
     {
-      app: await freePort(),
+      app: options.app ?? (await freePort()),
       idp: await freePort(),
       api: await freePort(),
       profile: await freePort(),
@@ -57,6 +61,7 @@ export async function startTestDemo(profile: DemoProfile = 'standard', env = pro
     },
     env,
     profile,
+    { publicUrl: options.publicUrl },
   );
 }
 

@@ -623,9 +623,10 @@ export const configSchema = z.strictObject({
           contentSecurityPolicy: z.string().default(DEFAULT_CSP).meta({
             description: "Content-Security-Policy of the SPA's pages. API responses get \"default-src 'none'\".",
           }),
-          hsts: bool()
-            .default(true)
-            .meta({ description: 'Send Strict-Transport-Security (1 year, subdomains) when publicUrl is https.' }),
+          hsts: bool().default(true).meta({
+            description:
+              'Send Strict-Transport-Security (1 year, subdomains) when publicUrl is https (and not a localhost or loopback address).',
+          }),
         })
         .prefault({})
         .meta({ description: 'Security headers on every response.' }),

@@ -123,6 +123,21 @@ export function authRoutes(app: Router, services: Services): void {
     return (session && providers.named(session.data.provider ?? DEFAULT_PROVIDER)) ?? providers.default;
   };
 
+  /**
+   * The callback found no transaction for its state. With no transaction cookie at all on a plain
+   * http site, the browser most likely refused to keep a Secure cookie there: WebKit (Safari) does
+   * so even on http://localhost, which Chromium and Firefox treat as secure. Say so.
+   */
+  const noTransaction = (request: HttpRequest) =>
+    new GatehouseError('invalid_state', {
+      detail: 'no matching login transaction',
+      ...(config.publicOrigin.startsWith('http:') &&
+        !transactions.anyPending(request) && {
+          message:
+            'This browser did not keep the sign-in cookie. Some browsers (Safari and other WebKit browsers) keep no Secure cookies on a plain http:// site, not even localhost: open the app over https.',
+        }),
+    });
+
   const formPost = providers.all.some((oidc) => oidc.settings.responseMode.startsWith('form_post'));
 
   const callback = async (request: HttpRequest, reply: HttpReply) => {
@@ -144,10 +159,7 @@ export function authRoutes(app: Router, services: Services): void {
         detail: 'callback without state',
       });
     const transaction = transactions.take(request, reply, state);
-    if (!transaction)
-      throw new GatehouseError('invalid_state', {
-        detail: 'no matching login transaction',
-      });
+    if (!transaction) throw noTransaction(request);
     // The answer is taken from the provider the sign-in went to, and in the way it answers.
     const oidc = providers.named(transaction.provider);
     if (!oidc)

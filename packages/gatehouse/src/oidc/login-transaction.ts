@@ -114,6 +114,11 @@ export class LoginTransactions {
     };
   }
 
+  /** True when the browser sent any login-transaction cookie at all. */
+  anyPending(request: HttpRequest): boolean {
+    return Object.keys(request.cookies).some((name) => name.startsWith(this.#prefix));
+  }
+
   #cookieName(state: string): string {
     return this.#prefix + createHash('sha256').update(state).digest('base64url').slice(0, 16);
   }

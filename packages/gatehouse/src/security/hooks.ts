@@ -34,7 +34,10 @@ export function screening(services: Services): Screening {
     'referrer-policy': 'no-referrer',
     'x-frame-options': 'DENY',
   };
-  if (config.security.headers.hsts && config.publicOrigin.startsWith('https:')) {
+  // Not for localhost: a browser that applies it there (WebKit does; Chromium and Firefox ignore it)
+  // would then force https on every local port, breaking whatever else runs on plain http.
+  const local = /^(localhost|.*\.localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(new URL(config.publicOrigin).hostname);
+  if (config.security.headers.hsts && config.publicOrigin.startsWith('https:') && !local) {
     common['strict-transport-security'] = `max-age=${ONE_YEAR}; includeSubDomains`;
   }
   const apiHeaders = {
