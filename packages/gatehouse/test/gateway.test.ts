@@ -13,7 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket, { WebSocketServer } from 'ws';
 import { parseConfig } from '../src/config/load.js';
-import type { GatehouseConfigInput } from '../src/config/schema.js';
+import type { AccessRuleInput, GatehouseConfigInput } from '../src/config/schema.js';
+import { MFA_ACR } from '../../../examples/demo/src/step-up.js';
 import { TestBrowser } from './support/browser.js';
 import { problemsOf } from './support/config.js';
 import {
@@ -38,6 +39,8 @@ interface GatehouseOptions {
   cacheTtl?: string;
   /** DPoP-bound tokens, for this API (which verifies the proofs). */
   dpop?: VerifyingUpstream;
+  /** Who may use /api/orders (e.g. a step-up). */
+  ordersAuthorize?: AccessRuleInput;
 }
 
 /** Gatehouse with its gateway listener, and the routes the documented gateway configurations name. */
@@ -64,7 +67,7 @@ async function startGatehouse(options: GatehouseOptions = {}): Promise<{ stack: 
         gateway: { enabled: true, port: listenerPort, secret: SECRET, cacheTtl: options.cacheTtl ?? `${CACHE_TTL_S}s` },
         routes: [
           // The documented configurations rewrite /api/orders to /v1/orders on the API.
-          { path: '/orders', upstream: `${api}/v1/orders`, websocket: true },
+          { path: '/orders', upstream: `${api}/v1/orders`, websocket: true, authorize: options.ordersAuthorize },
           { path: '/admins', upstream: `${api}/admins`, authorize: { roles: ['admin'] } },
           { path: '/limited', upstream: `${api}/limited`, rateLimit: { perSession: { requests: 2, window: '1h' } } },
         ],
@@ -313,6 +316,31 @@ describe('gateway mode behind Caddy', { skip: gatewayUnavailable(CADDY) }, () =>
     const response = await browser.api(`${lab.origin}/api/orders/7`);
     assert.ok(response.status >= 500, String(response.status));
     assert.equal(lab.stack.upstream.received.length, received);
+  });
+});
+
+describe('a step-up through nginx', { skip: gatewayUnavailable(NGINX) }, () => {
+  let lab: Lab;
+  before(async () => {
+    lab = await startLab(startNginxGateway, { ordersAuthorize: { acr: [MFA_ACR], maxAge: '10m' } });
+  });
+  after(() => lab?.close());
+
+  it('answers 401 step_up_required with what is needed, rebuilt by the documented nginx configuration', async () => {
+    const browser = await signedIn(lab.origin, lab.stack);
+    const received = lab.stack.upstream.received.length;
+    const response = await browser.api(`${lab.origin}/api/orders/1`);
+    assert.equal(response.status, 401, response.body);
+    assert.deepEqual(JSON.parse(response.body), {
+      error: 'step_up_required',
+      message: JSON.parse(response.body).message,
+      acr_values: MFA_ACR,
+      max_age: 600,
+    });
+    assert.equal(lab.stack.upstream.received.length, received, 'the API saw nothing');
+    // Signing in again as asked (the demo provider's one-time code) lets the call through.
+    await signIn(browser, { app: lab.origin, idp: lab.stack.idp }, { login: { acr_values: MFA_ACR, max_age: '600' } });
+    assert.equal((await browser.api(`${lab.origin}/api/orders/1`)).status, 200);
   });
 });
 

@@ -711,6 +711,8 @@ export type GatehouseConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedRoute = ParsedConfig['routes'][number];
 export type AccessRule = z.output<typeof accessRuleSchema>;
+/** An access rule as written (durations as strings). */
+export type AccessRuleInput = z.input<typeof accessRuleSchema>;
 /** Which token a route or upstream carries, as parsed. */
 export type TokenChoiceConfig = z.output<typeof tokenChoice>;
 /** The exchange settings of a token choice. */

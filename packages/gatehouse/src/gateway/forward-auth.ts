@@ -67,6 +67,9 @@ export async function gatewayRoutes(
     } catch (error) {
       const refusal = toGatehouseError(error);
       reply.headers({ 'x-gatehouse-error': refusal.code, 'x-gatehouse-message': refusal.message });
+      // What else the JSON says (a step-up's acr_values and max_age), as members ready to splice
+      // into the body a gateway rebuilds: ',"acr_values":"urn:mfa","max_age":300'.
+      if (refusal.body) reply.header('x-gatehouse-details', `,${JSON.stringify(refusal.body).slice(1, -1)}`);
       throw error;
     }
   });
