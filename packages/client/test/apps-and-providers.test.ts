@@ -5,16 +5,14 @@
  * refused there.
  */
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { inPage, sdkContext } from './support/sdk-page.js';
 import { browserUnavailable, launchChromium, signInAtProvider } from '../../../examples/demo/test/support/chromium.js';
 import { startAppsStack, type AppsStack } from '../../gatehouse/test/support/apps-stack.js';
 import { redisUnavailable } from '../../gatehouse/test/support/redis.js';
 
-const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const skip = browserUnavailable() || (await redisUnavailable());
-const PAGE = '<!doctype html><title>app</title><p>app</p>';
 
 interface User {
   iss: string;
@@ -33,23 +31,7 @@ describe('@gatehouse/client with several apps and providers, in Chromium', { ski
     await stack?.close();
   });
 
-  /** A context in which each app origin serves a blank page at /app and the SDK as built at /__sdk/. */
-  async function appContext(): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext();
-    for (const origin of [stack.shop, stack.admin]) {
-      await context.route(`${origin}/__sdk/**`, (route) =>
-        route.fulfill({ path: `${DIST}${new URL(route.request().url()).pathname.slice('/__sdk/'.length)}` }),
-      );
-      await context.route(`${origin}/app*`, (route) => route.fulfill({ contentType: 'text/html', body: PAGE }));
-    }
-    return { context, page: await context.newPage() };
-  }
-  const inPage = <T>(page: Page, body: string): Promise<T> =>
-    page.evaluate(`(async () => {
-      const sdk = await import('/__sdk/index.js');
-      const client = window.__client ??= sdk.createGatehouseClient();
-      ${body}
-    })()`) as Promise<T>;
+  const appContext = () => sdkContext(browser, [stack.shop, stack.admin]);
   const userIn = (page: Page) => inPage<User | null>(page, 'return await client.getUser();');
 
   it("signs in at the provider the SDK names, and the other app's host stays signed out", async () => {

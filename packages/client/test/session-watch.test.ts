@@ -4,17 +4,15 @@
  * sign-in comes back signed in, or signed out with the provider's code, never to an error page.
  */
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { inPage, sdkContext } from './support/sdk-page.js';
 import { browserUnavailable, launchChromium, signInAtProvider } from '../../../examples/demo/test/support/chromium.js';
 import { rawRequest } from '../../gatehouse/test/support/raw-http.js';
 import { redisUnavailable } from '../../gatehouse/test/support/redis.js';
 import { startRuntimeStack, type RuntimeStack } from '../../gatehouse/test/support/runtimes.js';
 
-const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const skip = browserUnavailable() || (await redisUnavailable());
-const PAGE = '<!doctype html><title>app</title><p>app</p>';
 
 describe('@gatehouse/client following the session in Chromium', { skip }, () => {
   let stack: RuntimeStack;
@@ -28,21 +26,7 @@ describe('@gatehouse/client following the session in Chromium', { skip }, () => 
     await stack?.close();
   });
 
-  /** A context whose app origin serves a blank page at /app and the SDK as built at /__sdk/. */
-  async function appContext(): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext();
-    await context.route(`${stack.app}/__sdk/**`, (route) =>
-      route.fulfill({ path: `${DIST}${new URL(route.request().url()).pathname.slice('/__sdk/'.length)}` }),
-    );
-    await context.route(`${stack.app}/app*`, (route) => route.fulfill({ contentType: 'text/html', body: PAGE }));
-    return { context, page: await context.newPage() };
-  }
-  const inPage = <T>(page: Page, body: string): Promise<T> =>
-    page.evaluate(`(async () => {
-      const sdk = await import('/__sdk/index.js');
-      const client = window.__client ??= sdk.createGatehouseClient();
-      ${body}
-    })()`) as Promise<T>;
+  const appContext = () => sdkContext(browser, [stack.app]);
 
   async function signedIn(): Promise<{ context: BrowserContext; page: Page }> {
     const app = await appContext();

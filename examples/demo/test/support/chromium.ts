@@ -22,22 +22,19 @@ export function browserUnavailable(): string | false {
   return `no Chromium at ${EXECUTABLE} (apt-get install -y chromium; CI sets REQUIRE_BROWSER=1)`;
 }
 
+/** The machine has no outside network; without these Chromium keeps trying to reach Google. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: EXECUTABLE,
-    headless: true,
-    // The machine has no outside network; without these Chromium keeps trying to reach Google.
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  return chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ['--headless', ...CHROMIUM_ARGS] });
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import puppeteer, { type Browser as PuppeteerBrowser, type Page as PuppeteerPage } from 'puppeteer-core';
 import { Builder, type WebDriver } from 'selenium-webdriver';
 import { freePort } from '../../../../packages/gatehouse/test/support/stack.js';
-import { ARTIFACTS } from './chromium.js';
+import { ARTIFACTS, CHROMIUM_ARGS } from './chromium.js';
 
 export const ENGINES = ['chromium', 'firefox', 'webkit'] as const;
 export type EngineName = (typeof ENGINES)[number];
@@ -107,15 +107,7 @@ async function openOverBidi(engine: 'chromium' | 'firefox'): Promise<EnginePage>
           executablePath: CHROMIUM,
           headless: true,
           acceptInsecureCerts: true,
-          args: [
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-          ],
+          args: CHROMIUM_ARGS,
         },
   );
   const page: PuppeteerPage = await browser.newPage();
