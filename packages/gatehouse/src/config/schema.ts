@@ -243,6 +243,13 @@ function keySchema<const A extends readonly [string, ...string[]]>(algs: A, algD
     .refine((k) => (k.file === undefined) !== (k.key === undefined), 'expected exactly one of "file" or "key"');
 }
 
+/** The name of an app or a provider (they appear in URLs, logs and Redis keys); `reserved` names the implicit one. */
+const entryName = (example: string, reserved: string, reservedFor: string) =>
+  z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/, `expected a name such as "${example}" (lower case, digits, "-")`)
+    .refine((name) => name !== reserved, `"${reserved}" names ${reservedFor}`);
+
 /** The name of the provider configured by `oidc` itself. */
 export const DEFAULT_PROVIDER = 'default';
 /** The name of the app configured by the top level itself. */
@@ -372,10 +379,7 @@ export const oidcSchema = z
     }),
     providers: z
       .record(
-        z
-          .string()
-          .regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a name such as "partner" (lower case, digits, "-")')
-          .refine((name) => name !== DEFAULT_PROVIDER, `"${DEFAULT_PROVIDER}" names the provider of oidc itself`),
+        entryName('partner', DEFAULT_PROVIDER, 'the provider of oidc itself'),
         z.record(z.string(), z.unknown()).meta({
           description:
             'Any oidc key: issuer and clientId (required), clientSecret, clientAuth, scopes, ...; keys not set, but for issuer, clientId and clientSecret, are taken from oidc.',
@@ -673,10 +677,7 @@ export const configSchema = z.strictObject({
     .meta({ description: 'OpenTelemetry tracing.' }),
   apps: z
     .record(
-      z
-        .string()
-        .regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a name such as "admin" (lower case, digits, "-")')
-        .refine((name) => name !== MAIN_APP, `"${MAIN_APP}" names the app of the top level itself`),
+      entryName('admin', MAIN_APP, 'the app of the top level itself'),
       z
         .looseObject({
           pathPrefix: z.string().regex(segment, 'expected a path such as "/admin"').optional().meta({
