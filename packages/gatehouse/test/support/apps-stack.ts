@@ -1,11 +1,13 @@
 /**
  * One Gatehouse serving three apps, with two providers and Redis, all real: a shop at
- * shop.localhost (the main app), an admin app at admin.localhost, a help app under
+ * shop.localhost (the main app), an admin app at admin.localhost (with an extension of its own),
+ * a help app under
  * shop.localhost/help; the default provider on localhost and a "partner" on 127.0.0.2 (whose
  * access tokens live a second). One session secret and one cookie name for the shop and the admin
  * app: keeping them apart must not depend on either.
  */
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { startDemoIdp, type DemoIdp } from '../../../../examples/demo/src/idp.js';
 import { createGatehouse, type Gatehouse } from '../../src/index.js';
 import type { GatehouseConfigInput } from '../../src/config/schema.js';
@@ -75,6 +77,9 @@ export async function startAppsStack(): Promise<AppsStack> {
         publicUrl: admin,
         oidc: { clientId: 'admin', clientSecret: secrets.admin, providers: {} },
         routes: [{ path: '/reports', upstream: `${upstream.url}/reports` }],
+        // Its own extension (the shop has none) and the upstream it calls.
+        extensions: [fileURLToPath(new URL('../fixtures/summary-module.ts', import.meta.url))],
+        upstreams: { orders: { url: upstream.url } },
       },
       help: {
         pathPrefix: '/help',
