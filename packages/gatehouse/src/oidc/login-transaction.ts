@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { CookieOptions, HttpReply, HttpRequest } from '../http/exchange.js';
 import type { JWK } from 'jose';
+import { DEFAULT_PROVIDER } from '../config/schema.js';
 import { Aead, appPurpose } from '../session/aead.js';
 
 export interface LoginTransaction {
@@ -99,7 +100,6 @@ export class LoginTransactions {
     if (typeof nonce !== 'string' || typeof codeVerifier !== 'string' || typeof returnTo !== 'string') {
       return undefined;
     }
-    if (typeof provider !== 'string') return undefined;
     return {
       state,
       nonce,
@@ -110,7 +110,8 @@ export class LoginTransactions {
       prompt: prompt === 'none' || prompt === 'login' ? prompt : undefined,
       acrValues: Array.isArray(acrValues) ? acrValues.filter((v): v is string => typeof v === 'string') : undefined,
       maxAge: typeof maxAge === 'number' ? maxAge : undefined,
-      provider,
+      // A transaction sealed before providers were named (a sign-in across an upgrade) went to the default one.
+      provider: typeof provider === 'string' ? provider : DEFAULT_PROVIDER,
     };
   }
 
