@@ -31,13 +31,14 @@ for (const engine of selectedEngines()) {
   describe(`the demo in ${engine}`, { skip: engineUnavailable(engine) }, () => {
     let demo: Demo;
     let front: TlsFront;
+    let appPort: number;
     let page: EnginePage;
     before(async () => {
       // Served over https, as in production: TLS ends at a front (a load balancer's part), and
       // Gatehouse's publicUrl is the front's. (Plain http: see the last test.)
-      const port = await freePort();
-      front = await startTlsFront(port);
-      demo = await startTestDemo('standard', process.env, { app: port, publicUrl: front.url });
+      appPort = await freePort();
+      front = await startTlsFront(appPort);
+      demo = await startTestDemo('standard', process.env, { app: appPort, publicUrl: front.url });
       page = await openEngine(engine);
       // Which version each engine was, for docs/frontend.md's table.
       mkdirSync(ARTIFACTS, { recursive: true });
@@ -171,6 +172,36 @@ for (const engine of selectedEngines()) {
       await waitFor(page, shows('h1, h2', 'Order #1002'), 'the order page after signing in again');
       assert.equal(signIns(), before + 1, 'the SDK sent the browser through a new sign-in');
       await page.goto(app('/'));
+      await signedInHome();
+    });
+
+    it("hears through the SDK's session events, within a second, of a logout made elsewhere", async () => {
+      // The SDK as built, in the app's page: it reads the event stream with fetch (the engine's streams).
+      await page.evaluate(`(async () => {
+        const sdk = await import('/__sdk/index.js');
+        const client = sdk.createGatehouseClient();
+        window.__heard = [];
+        client.addEventListener('sessionended', (e) => window.__heard.push({ code: e.detail.code, at: Date.now() }));
+        const started = new Promise((resolve) => client.addEventListener('sessionupdate', resolve, { once: true }));
+        window.__stop = client.watchSession();
+        await started;
+      })()`);
+      const cookie = (await page.cookies()).find((c) => c.name === '__Host-gatehouse')!;
+      const loggedOutAt = Date.now();
+      // Another tab's logout, as Gatehouse sees it (a request with the same cookie).
+      const logout = await fetch(`http://127.0.0.1:${appPort}/api/auth/logout`, {
+        method: 'POST',
+        headers: { cookie: `__Host-gatehouse=${cookie.value}`, 'x-csrf': '1', 'sec-fetch-site': 'same-origin' },
+      });
+      assert.equal(logout.status, 200);
+      await waitFor(page, `window.__heard.length > 0`, "the SDK's sessionended", 3_000);
+      const [heard] = await page.evaluate<{ code: string; at: number }[]>(`window.__heard`);
+      assert.equal(heard!.code, 'session_ended');
+      assert.ok(heard!.at - loggedOutAt < 1_000, `heard after ${heard!.at - loggedOutAt} ms`);
+      await page.evaluate(`window.__stop()`);
+      // Signed in again for what follows: the provider still has its session.
+      await page.goto(app('/api/auth/login?returnTo=%2F'));
+      await waitForUrl(page, app('/'));
       await signedInHome();
     });
 
