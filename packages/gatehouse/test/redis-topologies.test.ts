@@ -226,6 +226,10 @@ describe('redis cluster', { skip }, () => {
             ...baseRedisArgs(port),
             '--cluster-enabled',
             'yes',
+            // The bus port is port + 10000 unless named: that could land in the kernel's ephemeral
+            // range, taken by some other connection (CI saw a node fail to start so). A picked one.
+            '--cluster-port',
+            String(await freePort()),
             '--cluster-config-file',
             join(dir, `nodes-${port}.conf`),
             '--dir',
