@@ -26,6 +26,9 @@ const WEBKIT_DRIVER = '/usr/bin/WebKitWebDriver';
 const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 const XVFB = '/usr/bin/Xvfb';
 
+/** The longest one automation command may wait (a page load, a script), well under a step's limit. */
+const COMMAND_TIMEOUT_MS = 20_000;
+
 /** The files each engine needs, and the Debian packages that bring them. */
 const NEEDS: Record<EngineName, { files: string[]; packages: string }> = {
   chromium: { files: [CHROMIUM], packages: 'chromium' },
@@ -89,6 +92,7 @@ async function openOverBidi(engine: 'chromium' | 'firefox'): Promise<EnginePage>
       ? {
           browser: 'firefox',
           executablePath: FIREFOX,
+          protocolTimeout: COMMAND_TIMEOUT_MS,
           headless: true,
           // The tests' HTTPS fronts have certificates of the tests' own CA.
           acceptInsecureCerts: true,
@@ -104,6 +108,7 @@ async function openOverBidi(engine: 'chromium' | 'firefox'): Promise<EnginePage>
       : {
           browser: 'chrome',
           protocol: 'webDriverBiDi',
+          protocolTimeout: COMMAND_TIMEOUT_MS,
           executablePath: CHROMIUM,
           headless: true,
           acceptInsecureCerts: true,
@@ -154,6 +159,8 @@ async function openWebKit(): Promise<EnginePage> {
       }),
     );
     const driver: WebDriver = await connectWithRetry(port);
+    // A command that waits on a page (a load, a script) gives up in time for the test to say which.
+    await driver.manage().setTimeouts({ pageLoad: COMMAND_TIMEOUT_MS, script: COMMAND_TIMEOUT_MS });
     const version = String((await driver.getCapabilities()).get('browserVersion'));
     return {
       engine: 'webkit',
@@ -253,14 +260,13 @@ export async function waitForUrl(page: EnginePage, url: string, timeoutMs = 15_0
   }
 }
 
-/** Clicks the button or link whose text is `text` (as a user would find it). */
-export function clickText(page: EnginePage, text: string): Promise<void> {
-  return page.evaluate(`(() => {
-    const target = [...document.querySelectorAll('button, a, input[type=submit]')]
-      .find((e) => (e.innerText ?? e.value ?? '').trim() === ${JSON.stringify(text)});
-    if (!target) throw new Error('nothing to click called ' + ${JSON.stringify(text)});
-    setTimeout(() => target.click(), 0); // after this script has answered: the click may leave the page
-  })()`);
+/** Clicks the button or link whose text is `text` (as a user would find it), once it is there. */
+export async function clickText(page: EnginePage, text: string): Promise<void> {
+  const find = `[...document.querySelectorAll('button, a, input[type=submit]')]
+      .find((e) => (e.innerText ?? e.value ?? '').trim() === ${JSON.stringify(text)})`;
+  await waitFor(page, find, `something to click called ${text}`);
+  // After this script has answered: the click may leave the page.
+  await page.evaluate(`(() => { const target = ${find}; setTimeout(() => target.click(), 0); })()`);
 }
 
 /** True while an element matching `selector` contains `text`. */

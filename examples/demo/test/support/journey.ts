@@ -1,21 +1,22 @@
 /**
- * The demo's browser journey in every engine: Chromium, Firefox ESR and WebKit (WebKitGTK), each
- * from Debian, one test body for all three (support/engines.ts). A user signs in on the provider's
- * page, calls the API, follows and reloads a deep link, has the session ended by back-channel
- * logout and signed in again by the SDK, and signs out; meanwhile we look for tokens everywhere the
- * page could hold one, read the session cookie's flags as the engine stores them, and attack the
- * API from a page on another site and one on a sibling origin. Screenshots of each engine land in
- * .artifacts/ (<engine>-<step>.png). `BROWSER_ENGINES=webkit npm test` runs one engine alone.
+ * The demo's browser journey, one test body for every engine (support/engines.ts): Chromium,
+ * Firefox ESR and WebKit (WebKitGTK), each from Debian. A user signs in on the provider's page,
+ * calls the API, follows and reloads a deep link, has the session ended by back-channel logout and
+ * signed in again by the SDK, hears a logout made elsewhere through the SDK's session events, and
+ * signs out; meanwhile we look for tokens everywhere the page could hold one, read the session
+ * cookie's flags as the engine stores them, and attack the API from a page on another site and one
+ * on a sibling origin. Each engine has a test file of its own (engines-<engine>.test.ts), so the
+ * three run side by side, each within the runner's time limit. Screenshots: .artifacts/<engine>-<step>.png.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import type { Demo } from '../src/demo.js';
-import { issuedTokens, startAttackerPages } from './support/attacks.js';
-import { freePort } from '../../../packages/gatehouse/test/support/stack.js';
-import { ARTIFACTS, lastIdToken, startTestDemo } from './support/chromium.js';
-import { startTlsFront, type TlsFront } from './support/tls-front.js';
+import type { Demo } from '../../src/demo.js';
+import { issuedTokens, startAttackerPages } from './attacks.js';
+import { freePort } from '../../../../packages/gatehouse/test/support/stack.js';
+import { ARTIFACTS, lastIdToken, startTestDemo } from './chromium.js';
+import { startTlsFront, type TlsFront } from './tls-front.js';
 import {
   clickText,
   engineUnavailable,
@@ -24,10 +25,15 @@ import {
   shows,
   waitFor,
   waitForUrl,
+  type EngineName,
   type EnginePage,
-} from './support/engines.js';
+} from './engines.js';
 
-for (const engine of selectedEngines()) {
+/** A step that hangs fails on its own, naming itself, long before the file's time limit. */
+const STEP = { timeout: 45_000 };
+
+export function describeJourney(engine: EngineName): void {
+  if (!selectedEngines().includes(engine)) return;
   describe(`the demo in ${engine}`, { skip: engineUnavailable(engine) }, () => {
     let demo: Demo;
     let front: TlsFront;
@@ -66,7 +72,7 @@ for (const engine of selectedEngines()) {
         `fetch(${JSON.stringify(path)}, { headers: ${JSON.stringify(headers)} }).then((r) => r.status)`,
       );
 
-    it('signs in through the provider and shows the dashboard', async () => {
+    it('signs in through the provider and shows the dashboard', STEP, async () => {
       await page.goto(app('/'));
       await waitFor(page, shows('h1, h2', 'Your orders, one click away'), 'the signed-out home screen');
       await clickText(page, 'Sign in');
@@ -79,12 +85,12 @@ for (const engine of selectedEngines()) {
       await page.screenshot('signed-in');
     });
 
-    it('calls the API through Gatehouse with the anti-forgery header, and is refused without it', async () => {
+    it('calls the API through Gatehouse with the anti-forgery header, and is refused without it', STEP, async () => {
       assert.equal(await apiStatus('/api/orders'), 200);
       assert.equal(await apiStatus('/api/orders', {}), 403, 'no X-CSRF header');
     });
 
-    it('opens an order by client-side routing, and the deep link survives a reload', async () => {
+    it('opens an order by client-side routing, and the deep link survives a reload', STEP, async () => {
       await page.evaluate(`window.marker = 'still here'`);
       await clickText(page, '#1002');
       await waitForUrl(page, app('/orders/1002'));
@@ -96,7 +102,7 @@ for (const engine of selectedEngines()) {
       assert.equal(await page.evaluate(`window.marker ?? null`), null, 'a real page load, answered with index.html');
     });
 
-    it('keeps every token out of cookies, storage and IndexedDB; stores the session cookie as set', async () => {
+    it('keeps every token out of cookies, storage and IndexedDB; stores the session cookie as set', STEP, async () => {
       await page.goto(app('/'));
       await signedInHome();
       const tokens = issuedTokens(demo);
@@ -127,55 +133,63 @@ for (const engine of selectedEngines()) {
       }
     });
 
-    it('refuses the session to pages of other origins (cross-site and same-site), by form and by fetch', async () => {
-      const attacks = await startAttackerPages(demo.appUrl, front.pki.server);
-      try {
-        const before = demo.api.requests.length;
-        // Cross-site, SameSite=Strict keeps the cookie at home (unauthenticated); from a sibling
-        // origin of the same site the cookie goes along and the origin checks refuse.
-        for (const [origin, refusals] of [
-          [attacks.crossSite, ['unauthenticated']],
-          [attacks.sameSite, ['origin_not_allowed', 'csrf_header_missing']],
-        ] as const) {
-          await page.goto(`${origin}/fetch`);
-          const outcomes = await page.evaluate<string[]>(`window.attack`);
-          assert.equal(outcomes.length, 3);
-          // Blocked outright, or (no-cors) an opaque answer the page cannot look into.
-          for (const outcome of outcomes) assert.match(outcome, /: (blocked|opaque)$/, `${origin}: ${outcome}`);
+    it(
+      'refuses the session to pages of other origins (cross-site and same-site), by form and by fetch',
+      STEP,
+      async () => {
+        const attacks = await startAttackerPages(demo.appUrl, front.pki.server);
+        try {
+          const before = demo.api.requests.length;
+          // Cross-site, SameSite=Strict keeps the cookie at home (unauthenticated); from a sibling
+          // origin of the same site the cookie goes along and the origin checks refuse.
+          for (const [origin, refusals] of [
+            [attacks.crossSite, ['unauthenticated']],
+            [attacks.sameSite, ['origin_not_allowed', 'csrf_header_missing']],
+          ] as const) {
+            await page.goto(`${origin}/fetch`);
+            const outcomes = await page.evaluate<string[]>(`window.attack`);
+            assert.equal(outcomes.length, 3);
+            // Blocked outright, or (no-cors) an opaque answer the page cannot look into.
+            for (const outcome of outcomes) assert.match(outcome, /: (blocked|opaque)$/, `${origin}: ${outcome}`);
 
-          for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
-            await page.goto(`${origin}/form?type=${encodeURIComponent(type)}`);
-            await waitForUrl(page, app('/api/orders'));
-            await waitFor(page, `document.body && document.body.innerText.includes('"error"')`, 'the refusal');
-            const body = await page.evaluate<string>(`document.body.innerText`);
-            const { error } = JSON.parse(body) as { error: string };
-            assert.ok((refusals as readonly string[]).includes(error), `${origin} form ${type}: ${body}`);
-            assert.doesNotMatch(body, /1001|Alice/);
+            for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+              await page.goto(`${origin}/form?type=${encodeURIComponent(type)}`);
+              await waitForUrl(page, app('/api/orders'));
+              await waitFor(page, `document.body && document.body.innerText.includes('"error"')`, 'the refusal');
+              const body = await page.evaluate<string>(`document.body.innerText`);
+              const { error } = JSON.parse(body) as { error: string };
+              assert.ok((refusals as readonly string[]).includes(error), `${origin} form ${type}: ${body}`);
+              assert.doesNotMatch(body, /1001|Alice/);
+            }
           }
+          assert.equal(demo.api.requests.length, before, 'the orders API received nothing from the attacks');
+          await page.goto(app('/'));
+          await signedInHome();
+        } finally {
+          await attacks.close();
         }
-        assert.equal(demo.api.requests.length, before, 'the orders API received nothing from the attacks');
+      },
+    );
+
+    it(
+      'notices a session ended elsewhere (back-channel logout) and signs in again to the same page',
+      STEP,
+      async () => {
+        const sid = decodeJwt(lastIdToken(demo, 'alice')).sid as string;
+        const signIns = () => demo.idp.grants.filter((g) => g.grantType === 'authorization_code').length;
+        const before = signIns();
+        await demo.idp.backchannelLogout('gatehouse-demo', 'alice', sid);
+        // The provider's own session is still there (only the app's ended): the new sign-in needs no form.
+        await clickText(page, '#1002');
+        await waitForUrl(page, app('/orders/1002'));
+        await waitFor(page, shows('h1, h2', 'Order #1002'), 'the order page after signing in again');
+        assert.equal(signIns(), before + 1, 'the SDK sent the browser through a new sign-in');
         await page.goto(app('/'));
         await signedInHome();
-      } finally {
-        await attacks.close();
-      }
-    });
+      },
+    );
 
-    it('notices a session ended elsewhere (back-channel logout) and signs in again to the same page', async () => {
-      const sid = decodeJwt(lastIdToken(demo, 'alice')).sid as string;
-      const signIns = () => demo.idp.grants.filter((g) => g.grantType === 'authorization_code').length;
-      const before = signIns();
-      await demo.idp.backchannelLogout('gatehouse-demo', 'alice', sid);
-      // The provider's own session is still there (only the app's ended): the new sign-in needs no form.
-      await clickText(page, '#1002');
-      await waitForUrl(page, app('/orders/1002'));
-      await waitFor(page, shows('h1, h2', 'Order #1002'), 'the order page after signing in again');
-      assert.equal(signIns(), before + 1, 'the SDK sent the browser through a new sign-in');
-      await page.goto(app('/'));
-      await signedInHome();
-    });
-
-    it("hears through the SDK's session events, within a second, of a logout made elsewhere", async () => {
+    it("hears through the SDK's session events, within a second, of a logout made elsewhere", STEP, async () => {
       // The SDK as built, in the app's page: it reads the event stream with fetch (the engine's streams).
       await page.evaluate(`(async () => {
         const sdk = await import('/__sdk/index.js');
@@ -205,7 +219,7 @@ for (const engine of selectedEngines()) {
       await signedInHome();
     });
 
-    it('signs out at the provider and lands signed out', async () => {
+    it('signs out at the provider and lands signed out', STEP, async () => {
       await clickText(page, 'Sign out');
       await waitForUrl(page, `${demo.idp.issuer}/**`);
       await waitFor(page, `document.querySelector('button[value=yes]')`, "the provider's sign-out page");
@@ -217,7 +231,7 @@ for (const engine of selectedEngines()) {
       assert.ok(!(await page.cookies()).some((c) => c.name === '__Host-gatehouse'), 'session cookie removed');
     });
 
-    it('sends a signed-out visitor of a deep link to sign in, and back to the link', async () => {
+    it('sends a signed-out visitor of a deep link to sign in, and back to the link', STEP, async () => {
       await page.goto(app('/orders/1003'));
       await waitForUrl(page, `${demo.idp.issuer}/**`);
       await signInAtProvider();
@@ -229,29 +243,33 @@ for (const engine of selectedEngines()) {
     // treat http://localhost as a secure context and keep Secure (and __Host-) cookies from it;
     // WebKit keeps none, so a sign-in over plain http loses its transaction cookie. Gatehouse says
     // so at the callback instead of a bare "unknown sign-in".
-    it(`signs in over plain http://localhost ${engine === 'webkit' ? 'only over https, and says why' : 'too'}`, async () => {
-      const plain = await startTestDemo();
-      try {
-        await page.goto(`${plain.appUrl}/api/auth/login`);
-        await waitForUrl(page, `${plain.idp.issuer}/**`);
-        await signInAtProvider();
-        await waitForUrl(page, `${plain.appUrl}/**`);
-        if (engine === 'webkit') {
-          await waitFor(page, shows('body', 'did not keep the sign-in cookie'), 'the explanation');
-          assert.match(await page.evaluate<string>(`document.body.innerText`), /open the app over https/);
-          await page.screenshot('http-localhost');
-        } else {
-          await waitForUrl(page, `${plain.appUrl}/`);
-          assert.equal(
-            await page.evaluate<number>(
-              `fetch('/api/auth/user', { headers: { 'X-CSRF': '1' } }).then((r) => r.status)`,
-            ),
-            200,
-          );
+    it(
+      `signs in over plain http://localhost ${engine === 'webkit' ? 'only over https, and says why' : 'too'}`,
+      STEP,
+      async () => {
+        const plain = await startTestDemo();
+        try {
+          await page.goto(`${plain.appUrl}/api/auth/login`);
+          await waitForUrl(page, `${plain.idp.issuer}/**`);
+          await signInAtProvider();
+          await waitForUrl(page, `${plain.appUrl}/**`);
+          if (engine === 'webkit') {
+            await waitFor(page, shows('body', 'did not keep the sign-in cookie'), 'the explanation');
+            assert.match(await page.evaluate<string>(`document.body.innerText`), /open the app over https/);
+            await page.screenshot('http-localhost');
+          } else {
+            await waitForUrl(page, `${plain.appUrl}/`);
+            assert.equal(
+              await page.evaluate<number>(
+                `fetch('/api/auth/user', { headers: { 'X-CSRF': '1' } }).then((r) => r.status)`,
+              ),
+              200,
+            );
+          }
+        } finally {
+          await plain.close();
         }
-      } finally {
-        await plain.close();
-      }
-    });
+      },
+    );
   });
 }
