@@ -112,7 +112,8 @@ export function authRoutes(app: Router, services: Services): void {
       const oidc = providers.named(named[0]!);
       if (!oidc) {
         throw new GatehouseError('invalid_request', {
-          message: `There is no sign-in provider called "${named[0]!.slice(0, 64)}".`,
+          // The name is not echoed: an error page must not say what a link's author put there.
+          message: 'There is no sign-in provider of that name.',
           detail: 'login: unknown provider',
         });
       }
