@@ -235,7 +235,8 @@ export async function waitFor(page: EnginePage, condition: string, what: string,
   let last: unknown;
   for (;;) {
     try {
-      if (await page.evaluate<boolean>(`!!(${condition})`)) return;
+      // One evaluation may hang while the page navigates: give it up and ask again.
+      if (await within(3_000, what, page.evaluate<boolean>(`!!(${condition})`))) return;
     } catch (error) {
       last = error;
     }
@@ -258,6 +259,15 @@ export async function waitForUrl(page: EnginePage, url: string, timeoutMs = 15_0
     if (Date.now() > deadline) throw new Error(`${page.engine}: waited for ${url}, at ${at}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** `promise`, or a failure naming `what` once `ms` have passed: a hang says where it hung. */
+export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${what}`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Clicks the button or link whose text is `text` (as a user would find it), once it is there. */

@@ -25,6 +25,7 @@ import {
   shows,
   waitFor,
   waitForUrl,
+  within,
   type EngineName,
   type EnginePage,
 } from './engines.js';
@@ -59,13 +60,13 @@ export function describeJourney(engine: EngineName): void {
     const app = (path = '/') => `${demo.appUrl}${path}`;
     const signedInHome = () => waitFor(page, shows('h1, h2', 'Welcome back, Alice'), 'the signed-in home screen');
     /** The provider's sign-in page: fill in the form and submit it, as a user would. */
-    const signInAtProvider = async () => {
-      await waitFor(page, `document.querySelector('input[name=username]')`, "the provider's sign-in form");
-      await page.evaluate(`(() => {
+    const signInAtProvider = async (on = page) => {
+      await waitFor(on, `document.querySelector('input[name=username]')`, "the provider's sign-in form");
+      await on.evaluate(`(() => {
         document.querySelector('input[name=username]').value = 'alice';
         document.querySelector('input[name=password]').value = 'alice';
       })()`);
-      await clickText(page, 'Sign in');
+      await clickText(on, 'Sign in');
     };
     const apiStatus = (path: string, headers: Record<string, string> = { 'X-CSRF': '1' }) =>
       page.evaluate<number>(
@@ -247,27 +248,28 @@ export function describeJourney(engine: EngineName): void {
       `signs in over plain http://localhost ${engine === 'webkit' ? 'only over https, and says why' : 'too'}`,
       STEP,
       async () => {
-        const plain = await startTestDemo();
+        // A browser of its own: nothing of the journey above (cookies, connections) plays a part.
+        const plain = await within(20_000, 'the plain-http demo to start', startTestDemo());
+        const fresh = await within(20_000, `a second ${engine}`, openEngine(engine));
         try {
-          await page.goto(`${plain.appUrl}/api/auth/login`);
-          await waitForUrl(page, `${plain.idp.issuer}/**`);
-          await signInAtProvider();
-          await waitForUrl(page, `${plain.appUrl}/**`);
+          await within(20_000, 'the sign-in page', fresh.goto(`${plain.appUrl}/api/auth/login`));
+          await waitForUrl(fresh, `${plain.idp.issuer}/**`);
+          await signInAtProvider(fresh);
+          await waitForUrl(fresh, `${plain.appUrl}/**`);
           if (engine === 'webkit') {
-            await waitFor(page, shows('body', 'did not keep the sign-in cookie'), 'the explanation');
-            assert.match(await page.evaluate<string>(`document.body.innerText`), /open the app over https/);
-            await page.screenshot('http-localhost');
+            await waitFor(fresh, shows('body', 'did not keep the sign-in cookie'), 'the explanation');
+            assert.match(await fresh.evaluate<string>(`document.body.innerText`), /open the app over https/);
+            await fresh.screenshot('http-localhost');
           } else {
-            await waitForUrl(page, `${plain.appUrl}/`);
-            assert.equal(
-              await page.evaluate<number>(
-                `fetch('/api/auth/user', { headers: { 'X-CSRF': '1' } }).then((r) => r.status)`,
-              ),
-              200,
+            await waitForUrl(fresh, `${plain.appUrl}/`);
+            const status = fresh.evaluate<number>(
+              `fetch('/api/auth/user', { headers: { 'X-CSRF': '1' } }).then((r) => r.status)`,
             );
+            assert.equal(await within(10_000, 'the user call', status), 200);
           }
         } finally {
-          await plain.close();
+          await within(20_000, `the second ${engine} to close`, fresh.close());
+          await within(20_000, 'the plain-http demo to stop', plain.close());
         }
       },
     );
