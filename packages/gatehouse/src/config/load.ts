@@ -318,7 +318,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string[] {
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Loopback names: these, and *.localhost (RFC 6761), which browsers resolve to loopback themselves. */
-const isLoopback = (hostname: string) => LOOPBACK.has(hostname) || hostname.endsWith('.localhost');
+export const isLoopback = (hostname: string) => LOOPBACK.has(hostname) || hostname.endsWith('.localhost');
 /** Parameters Gatehouse sets itself; a configured value would weaken or break the flow. */
 const RESERVED_AUTH_PARAMS = new Set([
   'client_id',

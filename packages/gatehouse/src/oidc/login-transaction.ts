@@ -74,7 +74,7 @@ export class LoginTransactions {
     tx: LoginTransaction,
     provider: { responseMode: string; loginTimeout: number },
   ): void {
-    const pending = Object.keys(request.cookies).filter((name) => name.startsWith(this.#prefix));
+    const pending = this.#pending(request);
     if (pending.length >= MAX_PENDING) for (const name of pending) this.#clear(reply, name);
     const name = this.#cookieName(tx.state);
     reply.setCookie(name, this.#aead.sealJson(tx, name, provider.loginTimeout), {
@@ -117,7 +117,12 @@ export class LoginTransactions {
 
   /** True when the browser sent any login-transaction cookie at all. */
   anyPending(request: HttpRequest): boolean {
-    return Object.keys(request.cookies).some((name) => name.startsWith(this.#prefix));
+    return this.#pending(request).length > 0;
+  }
+
+  /** The names of this browser's login-transaction cookies. */
+  #pending(request: HttpRequest): string[] {
+    return Object.keys(request.cookies).filter((name) => name.startsWith(this.#prefix));
   }
 
   #cookieName(state: string): string {

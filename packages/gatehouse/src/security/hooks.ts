@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import type { GatehouseConfig } from '../config/load.js';
+import { isLoopback, type GatehouseConfig } from '../config/load.js';
 import { GatehouseError } from '../errors.js';
 import type { HttpReply, HttpRequest } from '../http/exchange.js';
 import type { Services } from '../services.js';
@@ -36,7 +36,7 @@ export function screening(services: Services): Screening {
   };
   // Not for localhost: a browser that applies it there (WebKit does; Chromium and Firefox ignore it)
   // would then force https on every local port, breaking whatever else runs on plain http.
-  const local = /^(localhost|.*\.localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(new URL(config.publicOrigin).hostname);
+  const local = isLoopback(new URL(config.publicOrigin).hostname);
   if (config.security.headers.hsts && config.publicOrigin.startsWith('https:') && !local) {
     common['strict-transport-security'] = `max-age=${ONE_YEAR}; includeSubDomains`;
   }
